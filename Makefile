@@ -1,0 +1,71 @@
+# Atende developer commands. `make dev` starts the local stack; `make test` runs every check.
+SHELL := /bin/bash
+# Python 3.13 (the Lambda runtime): a pyenv install if there is one, else a python3.13 that really runs.
+PYTHON313 ?= $(shell ls -d $${PYENV_ROOT:-$$HOME/.pyenv}/versions/3.13*/bin/python3.13 2>/dev/null | sort -V | tail -1 | grep . || (python3.13 -c "" 2>/dev/null && command -v python3.13))
+VENV := .venv
+TOOLS := .tools
+PY := $(VENV)/bin/python
+export SAM_CLI_TELEMETRY := 0
+export AWS_DEFAULT_REGION ?= us-east-1
+
+.PHONY: dev test venv tools lint typecheck unit integration e2e sam-validate sam-build bench openapi clean
+
+$(VENV)/.installed: pyproject.toml
+	@test -n "$(PYTHON313)" || { echo "Python 3.13 is required (the Lambda runtime). Install it, or set PYTHON313=/path/to/python3.13"; exit 1; }
+	$(PYTHON313) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $@
+
+$(TOOLS)/.installed: requirements-tools.txt
+	@test -n "$(PYTHON313)" || { echo "Python 3.13 is required for SAM CLI builds."; exit 1; }
+	$(PYTHON313) -m venv $(TOOLS)
+	$(TOOLS)/bin/python -m pip install --quiet --upgrade pip
+	$(TOOLS)/bin/python -m pip install --quiet -r requirements-tools.txt
+	touch $@
+
+venv: $(VENV)/.installed
+tools: $(TOOLS)/.installed
+
+## Start Atende locally: embedded AWS on loopback, demo tenant seeded, API on http://127.0.0.1:$${PORT:-3000}
+dev: venv
+	$(PY) -m devtools.stack
+
+## Every check: lint, types, unit, integration, e2e, sam validate --lint, sam build
+test: venv tools
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+	$(PY) -m devtools.openapi --check
+	$(VENV)/bin/pytest tests/unit tests/integration tests/e2e
+	$(MAKE) sam-validate sam-build
+
+lint: venv
+	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .
+
+typecheck: venv
+	$(VENV)/bin/mypy
+
+unit: venv
+	$(VENV)/bin/pytest tests/unit
+integration: venv
+	$(VENV)/bin/pytest tests/integration
+e2e: venv
+	$(VENV)/bin/pytest tests/e2e
+
+sam-validate: tools
+	$(TOOLS)/bin/sam validate --lint --template template.yaml
+
+sam-build: tools
+	PATH="$$(dirname $(PYTHON313)):$$PATH" $(TOOLS)/bin/sam build --template template.yaml --build-dir .aws-sam/build
+
+## Regenerate the merged OpenAPI document served at /openapi.json
+openapi: venv
+	$(PY) -m devtools.openapi
+
+## Benchmarks: writes bench/results.md
+bench: venv
+	$(PY) -m bench
+
+clean:
+	rm -rf .aws-sam $(VENV) $(TOOLS) .pytest_cache .ruff_cache .mypy_cache

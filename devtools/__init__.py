@@ -1,0 +1,1 @@
+"""Developer tools for running and testing Atende locally; never shipped to Lambda."""

@@ -1,0 +1,224 @@
+"""An API Gateway REST emulator: routes read from template.yaml's events, the same authorizer, proxy events."""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import threading
+import time
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+from urllib.parse import parse_qsl
+
+from werkzeug.wrappers import Request, Response
+
+from devtools.aws_local import ACCOUNT, REGION, TEMPLATE, function_name
+from devtools.cfn_yaml import load_template
+from devtools.functions import FakeLambdaContext, load_function
+
+MAX_CONTAINERS = 8  # per function, like a small reserved concurrency
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    path: str  # API Gateway resource path, e.g. /v1/bots/{bot}/chat
+    function: str
+    authorized: bool
+    pattern: re.Pattern[str]
+
+    def match(self, method: str, path: str) -> dict[str, str] | None:
+        if method != self.method:
+            return None
+        found = self.pattern.fullmatch(path)
+        return found.groupdict() if found else None
+
+
+def _compile(path: str) -> re.Pattern[str]:
+    regex = re.sub(r"\\\{([A-Za-z0-9_]+)\\\+\\\}", r"(?P<\1>.+)", re.escape(path))
+    regex = re.sub(r"\\\{([A-Za-z0-9_]+)\\\}", r"(?P<\1>[^/]+)", regex)
+    return re.compile(regex)
+
+
+def routes_from_template(template: Path = TEMPLATE) -> tuple[list[Route], dict[str, Any]]:
+    """Every Api event of every function, and the Api's gateway responses."""
+    doc = load_template(template)
+    routes, gateway_responses = [], {}
+    for resource in doc["Resources"].values():
+        if resource["Type"] == "AWS::Serverless::Api":
+            gateway_responses = resource["Properties"].get("GatewayResponses", {})
+        if resource["Type"] != "AWS::Serverless::Function":
+            continue
+        for event in (resource["Properties"].get("Events") or {}).values():
+            if event.get("Type") != "Api":
+                continue
+            props = event["Properties"]
+            auth = (props.get("Auth") or {}).get("Authorizer")
+            routes.append(Route(props["Method"].upper(), props["Path"], function_name(resource), auth != "NONE",
+                                _compile(props["Path"])))  # fmt: skip
+    # Literal segments beat parameters, as in API Gateway: sort so that fewer {…} come first.
+    routes.sort(key=lambda r: (r.path.count("{"), -len(r.path)))
+    return routes, gateway_responses
+
+
+class ContainerPool:
+    """Warm copies of one function; each serves one request at a time, as a Lambda container does."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self._idle: list[ModuleType] = []
+        self._count = 0
+        self._cond = threading.Condition()
+
+    def invoke(self, event: dict[str, Any], timeout: float = 29.0) -> Any:
+        module = self._acquire()
+        try:
+            context = FakeLambdaContext(f"atende-{self.name}", str(uuid.uuid4()), timeout)
+            return module.lambda_handler(event, context)
+        finally:
+            with self._cond:
+                self._idle.append(module)
+                self._cond.notify()
+
+    def _acquire(self) -> ModuleType:
+        with self._cond:
+            while not self._idle and self._count >= MAX_CONTAINERS:
+                self._cond.wait()
+            if self._idle:
+                return self._idle.pop()
+            self._count += 1
+            container = str(self._count)
+        module = load_function(self.name, container)
+        if module is None:
+            raise LookupError(f"functions/{self.name}/app.py does not exist")
+        return module
+
+
+class ApiGatewayEmulator:
+    """A WSGI app answering like API Gateway's REST proxy integration in front of our functions."""
+
+    def __init__(self, stage: str = "dev", template: Path = TEMPLATE) -> None:
+        self.routes, self.gateway_responses = routes_from_template(template)
+        self.stage = stage
+        self.pools: dict[str, ContainerPool] = {}
+        self._lock = threading.Lock()
+
+    def pool(self, name: str) -> ContainerPool:
+        with self._lock:
+            if name not in self.pools:
+                self.pools[name] = ContainerPool(name)
+            return self.pools[name]
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+        return self.handle(Request(environ))(environ, start_response)
+
+    def handle(self, request: Request) -> Response:
+        started = time.time()
+        path, method = request.path, request.method.upper()
+        route, params = self._find(method, path)
+        if route is None:
+            allowed = [r for r in self.routes if r.pattern.fullmatch(path)]
+            return self._gateway_error("MISSING_AUTHENTICATION_TOKEN" if not allowed else "DEFAULT_4XX",
+                                       404 if not allowed else 405)  # fmt: skip
+        event = self._proxy_event(request, route, params or {}, started)
+        if route.authorized:
+            authorization = self._authorize(event)
+            if authorization is None:
+                return self._gateway_error("UNAUTHORIZED", 401)
+            event["requestContext"]["authorizer"] = authorization
+        result = self.pool(route.function).invoke(event)
+        return self._to_response(result)
+
+    def _find(self, method: str, path: str) -> tuple[Route | None, dict[str, str] | None]:
+        for route in self.routes:
+            params = route.match(method, path)
+            if params is not None:
+                return route, params
+        return None, None
+
+    def _proxy_event(self, request: Request, route: Route, params: dict[str, str], started: float) -> dict[str, Any]:
+        headers = {k: v for k, v in request.headers.items()}
+        multi_headers: dict[str, list[str]] = {}
+        for k, v in request.headers.items():
+            multi_headers.setdefault(k, []).append(v)
+        query = parse_qsl(request.query_string.decode(), keep_blank_values=True)
+        raw = request.get_data()
+        try:
+            body, is_b64 = raw.decode("utf-8"), False
+        except UnicodeDecodeError:
+            body, is_b64 = base64.b64encode(raw).decode(), True
+        request_id = str(uuid.uuid4())
+        return {
+            "resource": route.path,
+            "path": request.path,
+            "httpMethod": request.method.upper(),
+            "headers": headers,
+            "multiValueHeaders": multi_headers,
+            "queryStringParameters": dict(query) or None,
+            "multiValueQueryStringParameters": _multi(query) or None,
+            "pathParameters": params or None,
+            "stageVariables": None,
+            "body": body if raw else None,
+            "isBase64Encoded": is_b64,
+            "requestContext": {
+                "resourcePath": route.path,
+                "httpMethod": request.method.upper(),
+                "path": f"/{self.stage}{request.path}",
+                "stage": self.stage,
+                "requestId": request_id,
+                "extendedRequestId": request_id,
+                "requestTimeEpoch": int(started * 1000),
+                "accountId": ACCOUNT,
+                "apiId": "local",
+                "protocol": "HTTP/1.1",
+                "identity": {"sourceIp": request.remote_addr or "127.0.0.1", "userAgent": request.user_agent.string},
+            },
+        }
+
+    def _authorize(self, event: dict[str, Any]) -> dict[str, Any] | None:
+        method_arn = (f"arn:aws:execute-api:{REGION}:{ACCOUNT}:local/{self.stage}/{event['httpMethod']}"
+                      f"{event['resource']}")  # fmt: skip
+        auth_event = {**event, "type": "REQUEST", "methodArn": method_arn}
+        try:
+            policy = self.pool("authorizer").invoke(auth_event)
+        except Exception:  # noqa: BLE001 — API Gateway answers 401 for "Unauthorized" and 500 for the rest
+            return None
+        statements = policy.get("policyDocument", {}).get("Statement", [])
+        if not any(s.get("Effect") == "Allow" for s in statements):
+            return None
+        return {**(policy.get("context") or {}), "principalId": policy.get("principalId")}
+
+    def _gateway_error(self, kind: str, status: int) -> Response:
+        spec = self.gateway_responses.get(kind) or self.gateway_responses.get("DEFAULT_4XX") or {}
+        body = (spec.get("ResponseTemplates") or {}).get("application/json")
+        if body is None:
+            body = json.dumps({"message": "Missing Authentication Token" if status == 404 else "Unauthorized"})
+        headers = {k: v.strip("'") for k, v in ((spec.get("ResponseParameters") or {}).get("Headers") or {}).items()}
+        return Response(body, status=int(spec.get("StatusCode", status)) if kind == "UNAUTHORIZED" else status,
+                        headers=headers, content_type="application/json")  # fmt: skip
+
+    @staticmethod
+    def _to_response(result: dict[str, Any]) -> Response:
+        body = result.get("body") or ""
+        data = base64.b64decode(body) if result.get("isBase64Encoded") else body.encode("utf-8")
+        response = Response(data, status=int(result.get("statusCode", 200)))
+        response.headers.clear()
+        for key, value in (result.get("headers") or {}).items():
+            response.headers[key] = str(value)
+        for key, values in (result.get("multiValueHeaders") or {}).items():
+            response.headers.remove(key)
+            for value in values:
+                response.headers.add(key, str(value))
+        return response
+
+
+def _multi(pairs: list[tuple[str, str]]) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for key, value in pairs:
+        out.setdefault(key, []).append(value)
+    return out

@@ -1,0 +1,95 @@
+"""`make dev`: Atende on loopback — embedded AWS, the template's resources, a demo tenant, the API on $PORT."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import threading
+from dataclasses import dataclass
+
+from werkzeug.serving import BaseWSGIServer, make_server
+
+from devtools.apigw import ApiGatewayEmulator
+from devtools.aws_local import EmbeddedAWS, Provisioned, apply_environ, provision
+from devtools.fake_openai import FakeOpenAI
+from devtools.seed import DemoKeys, demo_keys, seed
+
+
+@dataclass
+class LocalStack:
+    aws: EmbeddedAWS
+    provisioned: Provisioned
+    upstream: FakeOpenAI | None
+    api: BaseWSGIServer
+    keys: DemoKeys
+    emulator: ApiGatewayEmulator
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.api.server_port}"
+
+    def stop(self) -> None:
+        self.api.shutdown()
+        if self.upstream:
+            self.upstream.stop()
+        self.aws.stop()
+
+
+def start(port: int = 3000, *, keys: DemoKeys | None = None, aws_port: int = 0) -> LocalStack:
+    """Start everything in background threads of this process and return once the API answers."""
+    keys = keys or demo_keys()
+    aws = EmbeddedAWS(aws_port).start()
+    apply_environ(aws.environ())
+    provisioned = provision({"Stage": "local"}, root_key=keys.root)
+    apply_environ(provisioned.shared_env)
+    os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "atende-local")
+    os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
+    os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "Atende")
+
+    upstream: FakeOpenAI | None = None
+    if os.environ.get("OPENAI_API_KEY"):
+        seed(keys, upstream_base_url=os.environ.get("OPENAI_BASE_URL"), upstream_api_key=os.environ["OPENAI_API_KEY"])
+    else:
+        upstream = FakeOpenAI().start()
+        seed(keys, upstream_base_url=upstream.base_url, upstream_api_key="sk-offline-local-upstream")
+
+    emulator = ApiGatewayEmulator(stage="local")
+    api = make_server("127.0.0.1", port, emulator, threaded=True)
+    threading.Thread(target=api.serve_forever, name="atende-api", daemon=True).start()
+    return LocalStack(aws, provisioned, upstream, api, keys, emulator)
+
+
+def main() -> int:
+    port = int(os.environ.get("PORT", "3000"))
+    stack = start(port)
+    mode = (
+        "OpenAI (OPENAI_API_KEY is set)" if stack.upstream is None else f"offline upstream at {stack.upstream.base_url}"
+    )
+    print(
+        f"""
+Atende is running at {stack.url}
+  OpenAI-compatible base URL: {stack.url}/v1
+  API docs:                   {stack.url}/docs
+  model provider:             {mode}
+  embedded AWS (moto):        {stack.aws.endpoint}
+
+  operator root key: {stack.keys.root}
+  demo admin key:    {stack.keys.admin}
+  demo chat key:     {stack.keys.chat}
+
+Try: curl -H "Authorization: Bearer {stack.keys.admin}" {stack.url}/v1/bots
+Ctrl-C stops it.""",
+        flush=True,
+    )
+    stopped = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stopped.set())
+    stopped.wait()
+    print("stopping Atende…", flush=True)
+    stack.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

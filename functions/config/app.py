@@ -1,0 +1,198 @@
+"""Config function: tenants (operator), bots, API keys, provider credentials, audit, and the API docs."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from atende import secrets
+from atende.auth import Caller, Scope
+from atende.config import bots, keys, tenants
+from atende.config.credentials import remove_credential, store_credential
+from atende.docs import openapi_document, swagger_html
+from atende.errors import NotFound
+from atende.http import caller, header, json_response, make_resolver
+from atende.models.bots import Bot, BotCreate, BotPatch, BotReplace
+from atende.models.credentials import CredentialInfo, CredentialPut, ProviderName
+from atende.models.keys import KeyCreate, KeyCreated, KeyInfo
+from atende.models.tenants import SuspendRequest, Tenant, TenantCreate, TenantPatch
+from atende.observability import logger
+from atende.store import stores
+
+app = make_resolver()
+
+TenantId = Annotated[str, Path(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
+BotId = Annotated[str, Path(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
+
+
+def operator() -> Caller:
+    who = caller(app)
+    who.require(Scope.OPERATOR)
+    return who
+
+
+def admin() -> Caller:
+    who = caller(app)
+    who.require(Scope.ADMIN)
+    return who
+
+
+def _bot_response(bot: Any, status: int = 200) -> Response:
+    return json_response(bot, status, {"ETag": f'"{bot.version}"'})
+
+
+# --- API documentation (no key needed) -------------------------------------------------------------
+@app.get("/openapi.json", include_in_schema=False)
+def get_openapi() -> Response[dict]:
+    return json_response(openapi_document())
+
+
+@app.get("/docs", include_in_schema=False)
+def get_docs() -> Response[str]:
+    return Response(status_code=200, content_type="text/html; charset=utf-8", body=swagger_html("openapi.json"))
+
+
+# --- operator: tenants -----------------------------------------------------------------------------
+@app.post("/v1/admin/tenants", tags=["operator"])
+def create_tenant(body: Annotated[TenantCreate, Body()]) -> Response[Tenant]:
+    return json_response(tenants.create_tenant(operator(), body), 201)
+
+
+@app.get("/v1/admin/tenants", tags=["operator"])
+def list_tenants() -> Response[dict]:
+    operator()
+    return json_response({"object": "list", "data": [t.model_dump() for t in stores().tenants.list()]})
+
+
+@app.get("/v1/admin/tenants/<tenant>", tags=["operator"])
+def get_tenant(tenant: TenantId) -> Response[Tenant]:
+    operator()
+    return json_response(stores().tenants.require(tenant))
+
+
+@app.patch("/v1/admin/tenants/<tenant>", tags=["operator"])
+def patch_tenant(tenant: TenantId, body: Annotated[TenantPatch, Body()]) -> Response[Tenant]:
+    return json_response(tenants.update_tenant(operator(), tenant, body))
+
+
+@app.delete("/v1/admin/tenants/<tenant>", tags=["operator"])
+def delete_tenant(tenant: TenantId) -> Response[dict]:
+    return json_response(tenants.delete_tenant(operator(), tenant))
+
+
+@app.post("/v1/admin/tenants/<tenant>/suspend", tags=["operator"])
+def suspend_tenant(tenant: TenantId, body: Annotated[SuspendRequest | None, Body()] = None) -> Response[Tenant]:
+    return json_response(tenants.set_status(operator(), tenant, body or SuspendRequest()))
+
+
+@app.post("/v1/admin/tenants/<tenant>/resume", tags=["operator"])
+def resume_tenant(tenant: TenantId) -> Response[Tenant]:
+    return json_response(tenants.set_status(operator(), tenant, None))
+
+
+@app.post("/v1/admin/tenants/<tenant>/keys", tags=["operator"])
+def issue_tenant_key(tenant: TenantId, body: Annotated[KeyCreate | None, Body()] = None) -> Response[KeyCreated]:
+    request = body or KeyCreate(label="first admin key", scopes=["admin", "chat", "moderate"])
+    return json_response(tenants.issue_admin_key(operator(), tenant, request), 201)
+
+
+# --- tenant admin: bots ----------------------------------------------------------------------------
+@app.get("/v1/bots", tags=["bots"])
+def list_bots() -> Response[dict]:
+    who = admin()
+    return json_response(
+        {"object": "list", "data": [b.model_dump(mode="json") for b in stores().bots.list(who.tenant_id)]}
+    )
+
+
+@app.post("/v1/bots", tags=["bots"])
+def create_bot(body: Annotated[BotCreate, Body()]) -> Response[Bot]:
+    return _bot_response(bots.create_bot(admin(), body), 201)
+
+
+@app.get("/v1/bots/<bot>", tags=["bots"])
+def get_bot(bot: BotId) -> Response[Bot]:
+    return _bot_response(bots.get_bot(admin().tenant_id, bot))
+
+
+@app.put("/v1/bots/<bot>", tags=["bots"])
+def replace_bot(bot: BotId, body: Annotated[BotReplace, Body()]) -> Response[Bot]:
+    return _bot_response(bots.replace_bot(admin(), bot, body, header(app, "If-Match")))
+
+
+@app.patch("/v1/bots/<bot>", tags=["bots"])
+def patch_bot(bot: BotId, body: Annotated[BotPatch, Body()]) -> Response[Bot]:
+    return _bot_response(bots.patch_bot(admin(), bot, body, header(app, "If-Match")))
+
+
+@app.delete("/v1/bots/<bot>", tags=["bots"])
+def delete_bot(bot: BotId) -> Response[dict]:
+    bots.delete_bot(admin(), bot)
+    return json_response({"id": bot, "deleted": True})
+
+
+# --- tenant admin: API keys ------------------------------------------------------------------------
+@app.get("/v1/keys", tags=["keys"])
+def list_keys() -> Response[dict]:
+    who = admin()
+    return json_response({"object": "list", "data": [k.model_dump() for k in stores().keys.list(who.tenant_id)]})
+
+
+@app.post("/v1/keys", tags=["keys"])
+def create_key(body: Annotated[KeyCreate, Body()]) -> Response[KeyCreated]:
+    who = admin()
+    return json_response(keys.issue_key(who, who.tenant_id, body), 201)
+
+
+@app.delete("/v1/keys/<key_id>", tags=["keys"])
+def revoke_key(key_id: Annotated[str, Path(pattern=r"^key_[a-f0-9]{12}$")]) -> Response[KeyInfo]:
+    who = admin()
+    return json_response(keys.revoke_key(who, who.tenant_id, key_id))
+
+
+# --- tenant admin: provider credentials (write-only) -----------------------------------------------
+@app.get("/v1/credentials", tags=["credentials"])
+def list_credentials() -> Response[dict]:
+    who = admin()
+    return json_response({"object": "list", "data": [c.model_dump() for c in secrets.list_credentials(who.tenant_id)]})
+
+
+@app.get("/v1/credentials/<provider>", tags=["credentials"])
+def get_credential(provider: Annotated[ProviderName, Path()]) -> Response[CredentialInfo]:
+    info = secrets.describe_credential(admin().tenant_id, provider)
+    if info is None:
+        raise NotFound(f"No credential for provider '{provider}'.", param="provider")
+    return json_response(info)
+
+
+@app.put("/v1/credentials/<provider>", tags=["credentials"])
+def put_credential(
+    provider: Annotated[ProviderName, Path()], body: Annotated[CredentialPut, Body()]
+) -> Response[CredentialInfo]:
+    return json_response(store_credential(admin(), provider, body))
+
+
+@app.delete("/v1/credentials/<provider>", tags=["credentials"])
+def delete_credential(provider: Annotated[ProviderName, Path()]) -> Response[dict]:
+    remove_credential(admin(), provider)
+    return json_response({"provider": provider, "deleted": True})
+
+
+# --- tenant admin: audit ---------------------------------------------------------------------------
+@app.get("/v1/audit", tags=["audit"])
+def list_audit(
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    before: Annotated[str | None, Query(max_length=40)] = None,
+) -> Response[dict]:
+    who = admin()
+    entries = stores().audit.list(who.tenant_id, limit=limit, before=before)
+    return json_response({"object": "list", "data": entries})
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)
+def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    return app.resolve(event, context)

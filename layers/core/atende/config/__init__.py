@@ -1,0 +1,1 @@
+"""Configuration logic behind the config function: tenants, bots, keys and provider credentials."""

@@ -1,0 +1,1 @@
+"""Pydantic models of Atende's API and domain, one module per area."""

@@ -1,0 +1,168 @@
+"""Bot models: persona, knowledge base, prompts, sampling defaults and the per-bot policies."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import ConfigDict, Field, StringConstraints, field_validator
+
+from atende.models.common import Label, RequestModel, Slug
+
+PromptName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")]
+ModelName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:/-]{0,127}$")]
+MODERATION_CATEGORIES = (
+    "harassment",
+    "harassment/threatening",
+    "hate",
+    "hate/threatening",
+    "illicit",
+    "illicit/violent",
+    "self-harm",
+    "self-harm/intent",
+    "self-harm/instructions",
+    "sexual",
+    "sexual/minors",
+    "violence",
+    "violence/graphic",
+)
+
+
+class JsonSchemaFormat(RequestModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, serialize_by_alias=True)
+
+    name: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")] = "response"
+    schema_: dict[str, Any] = Field(alias="schema")
+    strict: bool = False
+
+
+class SamplingDefaults(RequestModel):
+    """OpenAI's sampling parameters, in OpenAI's ranges; None means the provider's default."""
+
+    temperature: float | None = Field(default=None, ge=0, le=2)
+    top_p: float | None = Field(default=None, ge=0, le=1)
+    frequency_penalty: float | None = Field(default=None, ge=-2, le=2)
+    presence_penalty: float | None = Field(default=None, ge=-2, le=2)
+    max_tokens: int | None = Field(default=None, ge=1, le=128_000)
+    response_format: Literal["text", "json"] | JsonSchemaFormat = "text"
+
+
+class HistorySettings(RequestModel):
+    max_history_tokens: int = Field(default=4_000, ge=0, le=200_000, description="History budget per turn.")
+    summarize: bool = Field(default=False, description="Fold trimmed turns into a running summary.")
+
+
+class ModerationPolicy(RequestModel):
+    mode: Literal["off", "input", "output", "both"] = "off"
+    thresholds: dict[str, float] = Field(
+        default_factory=dict, description="Per-category score at or above which a text is refused."
+    )
+    on_flagged_input: Literal["refuse", "handoff"] = "refuse"
+    refusal_message: Label = "Lo siento, no puedo ayudar con eso."
+    fail_mode: Literal["open", "closed"] = Field(
+        default="open", description="When moderation itself fails: open lets the text through, closed refuses it."
+    )
+
+    @field_validator("thresholds")
+    @classmethod
+    def _known_categories(cls, value: dict[str, float]) -> dict[str, float]:
+        for category, score in value.items():
+            if category.replace("_", "/") not in MODERATION_CATEGORIES and category not in MODERATION_CATEGORIES:
+                raise ValueError(f"unknown moderation category '{category}'")
+            if not 0 <= score <= 1:
+                raise ValueError(f"threshold for '{category}' must be between 0 and 1")
+        return value
+
+
+class HandoffSettings(RequestModel):
+    keywords: list[Annotated[str, StringConstraints(min_length=2, max_length=100)]] = Field(
+        default_factory=list, max_length=100
+    )
+    sentinel: str | None = Field(default=None, max_length=32, description="A marker the rules ask the model to emit.")
+    tool: bool = Field(default=False, description="Offer the model a `handoff` tool.")
+    on_upstream_failure: bool = True
+    message: Label = "Te comunico con una persona de nuestro equipo."
+
+
+class InstantAnswer(RequestModel):
+    questions: list[Annotated[str, StringConstraints(min_length=2, max_length=500)]] = Field(
+        min_length=1, max_length=20
+    )
+    answer: Annotated[str, StringConstraints(min_length=1, max_length=4_000)]
+
+
+class FallbackProvider(RequestModel):
+    provider: Slug = Field(description="Name of a stored credential (PUT /v1/credentials/{provider}).")
+    model: ModelName | None = Field(default=None, description="Model at that provider; the bot's model if omitted.")
+
+
+class BotSettings(RequestModel):
+    """Everything an admin configures on a bot."""
+
+    name: Label | None = None
+    enabled: bool = True
+    model: ModelName = "gpt-4o-mini"
+    provider: Slug = "openai"
+    rules: str = Field(default="", max_length=20_000, description="The persona: how the bot behaves.")
+    knowledge_base: str = Field(default="", description="Facts the bot answers from; size bounded per tenant.")
+    prompts: dict[PromptName, Annotated[str, StringConstraints(min_length=1, max_length=20_000)]] = Field(
+        default_factory=dict, max_length=50
+    )
+    default_prompts: list[PromptName] = Field(default_factory=list, max_length=20)
+    sampling: SamplingDefaults = Field(default_factory=SamplingDefaults)
+    history: HistorySettings = Field(default_factory=HistorySettings)
+    moderation: ModerationPolicy = Field(default_factory=ModerationPolicy)
+    handoff: HandoffSettings = Field(default_factory=HandoffSettings)
+    instant_answers: list[InstantAnswer] = Field(default_factory=list, max_length=200)
+    fallbacks: list[FallbackProvider] = Field(default_factory=list, max_length=5)
+    redact_pii: bool = False
+    deadline_seconds: float | None = Field(default=None, ge=1, le=28, description="Per-call deadline.")
+
+    @field_validator("default_prompts")
+    @classmethod
+    def _unique(cls, value: list[str]) -> list[str]:
+        if len(set(value)) != len(value):
+            raise ValueError("default_prompts must not repeat a name")
+        return value
+
+
+class BotCreate(BotSettings):
+    id: Slug
+
+
+class BotReplace(BotSettings):
+    version: int | None = Field(default=None, ge=1, description="The version you read; or send If-Match.")
+
+
+class BotPatch(RequestModel):
+    """A partial update: only the fields present change."""
+
+    version: int | None = Field(default=None, ge=1)
+    name: Label | None = None
+    enabled: bool | None = None
+    model: ModelName | None = None
+    provider: Slug | None = None
+    rules: str | None = Field(default=None, max_length=20_000)
+    knowledge_base: str | None = None
+    prompts: dict[PromptName, Annotated[str, StringConstraints(min_length=1, max_length=20_000)]] | None = Field(
+        default=None, max_length=50
+    )
+    default_prompts: list[PromptName] | None = Field(default=None, max_length=20)
+    sampling: SamplingDefaults | None = None
+    history: HistorySettings | None = None
+    moderation: ModerationPolicy | None = None
+    handoff: HandoffSettings | None = None
+    instant_answers: list[InstantAnswer] | None = Field(default=None, max_length=200)
+    fallbacks: list[FallbackProvider] | None = Field(default=None, max_length=5)
+    redact_pii: bool | None = None
+    deadline_seconds: float | None = Field(default=None, ge=1, le=28)
+
+
+class Bot(BotSettings):
+    """A stored bot; unknown stored fields are ignored so older code reads newer items."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    id: str
+    version: int
+    created_at: str
+    updated_at: str

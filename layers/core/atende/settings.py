@@ -1,0 +1,42 @@
+"""Runtime configuration: the environment parsed once into one pydantic model."""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+
+from pydantic import BaseModel, Field
+
+
+class Settings(BaseModel):
+    """What the template passes every function through environment variables."""
+
+    table_name: str = Field(min_length=1)
+    stage: str = "dev"
+    root_key_secret_id: str = ""
+    credentials_secret_prefix: str = "atende/dev/tenants"
+    notifications_topic_arn: str = ""
+    limits_topic_arn: str = ""
+    rest_api_id: str = ""
+    auth_cache_ttl_seconds: int = Field(default=60, ge=0, le=3600)
+    default_knowledge_base_max_chars: int = 10_000
+    default_retention_days: int = 30
+
+
+_ENV = {
+    "table_name": "TABLE_NAME",
+    "stage": "STAGE",
+    "root_key_secret_id": "ROOT_KEY_SECRET_ID",
+    "credentials_secret_prefix": "CREDENTIALS_SECRET_PREFIX",
+    "notifications_topic_arn": "NOTIFICATIONS_TOPIC_ARN",
+    "limits_topic_arn": "LIMITS_TOPIC_ARN",
+    "rest_api_id": "REST_API_ID",
+    "auth_cache_ttl_seconds": "AUTH_CACHE_TTL_SECONDS",
+}
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Read the environment once per container; a missing TABLE_NAME fails here, loudly."""
+    values = {field: os.environ[var] for field, var in _ENV.items() if os.environ.get(var) not in (None, "")}
+    return Settings(**values)

@@ -1,0 +1,28 @@
+"""The only code that touches DynamoDB: one small class per aggregate over the single table."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+
+from atende import aws
+from atende.settings import get_settings
+from atende.store.audit import AuditStore
+from atende.store.bots import BotStore
+from atende.store.keys import KeyStore
+from atende.store.tenants import TenantStore
+
+
+@dataclass(frozen=True)
+class Stores:
+    tenants: TenantStore
+    bots: BotStore
+    keys: KeyStore
+    audit: AuditStore
+
+
+@cache
+def stores() -> Stores:
+    """The stores over the configured table, built on first use per container."""
+    table = aws.table(get_settings().table_name)
+    return Stores(tenants=TenantStore(table), bots=BotStore(table), keys=KeyStore(table), audit=AuditStore(table))

@@ -1,0 +1,98 @@
+"""Bots: stored as one JSON document per item, versioned for optimistic locking."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from boto3.dynamodb.conditions import Key
+from botocore.exceptions import ClientError
+
+from atende.errors import Conflict, NotFound
+from atende.models.bots import Bot
+from atende.store.table import AuditEntry, TableStore, tenant_pk, transaction_cancel_reasons
+
+
+def bot_key(tenant_id: str, bot_id: str) -> dict[str, str]:
+    return {"PK": tenant_pk(tenant_id), "SK": f"BOT#{bot_id}"}
+
+
+class BotStore(TableStore):
+    """The settings live in one JSON string attribute: no float/Decimal juggling, one read gets it all."""
+
+    def get(self, tenant_id: str, bot_id: str, *, consistent: bool = False) -> Bot | None:
+        item = self.table.get_item(Key=bot_key(tenant_id, bot_id), ConsistentRead=consistent).get("Item")
+        return _bot(item) if item else None
+
+    def list(self, tenant_id: str) -> list[Bot]:
+        items = self.query_all(
+            KeyConditionExpression=Key("PK").eq(tenant_pk(tenant_id)) & Key("SK").begins_with("BOT#")
+        )
+        return [_bot(item) for item in items]
+
+    def create(self, tenant_id: str, bot: Bot, audit: AuditEntry) -> Bot:
+        put = {
+            "Put": {
+                "TableName": self.name,
+                "Item": _item(tenant_id, bot),
+                "ConditionExpression": "attribute_not_exists(PK)",
+            }
+        }
+        try:
+            self.transact([put], audit)
+        except ClientError as error:
+            if "ConditionalCheckFailed" in transaction_cancel_reasons(error):
+                raise Conflict(f"Bot '{bot.id}' already exists.", param="id", code="bot_exists") from error
+            raise
+        return bot
+
+    def replace(self, tenant_id: str, bot: Bot, expected_version: int, audit: AuditEntry) -> Bot:
+        """Write `bot` only if the stored version is still `expected_version` (bot.version is the new one)."""
+        put = {
+            "Put": {
+                "TableName": self.name,
+                "Item": _item(tenant_id, bot),
+                "ConditionExpression": "version = :expected",
+                "ExpressionAttributeValues": {":expected": expected_version},
+            }
+        }
+        try:
+            self.transact([put], audit)
+        except ClientError as error:
+            if "ConditionalCheckFailed" in transaction_cancel_reasons(error):
+                raise Conflict(
+                    f"Bot '{bot.id}' was changed by someone else (you sent version {expected_version}). "
+                    "Read it again and reapply your change.",
+                    param="version",
+                    code="version_conflict",
+                ) from error
+            raise
+        return bot
+
+    def delete(self, tenant_id: str, bot_id: str, audit: AuditEntry) -> None:
+        delete = {
+            "Delete": {
+                "TableName": self.name,
+                "Key": bot_key(tenant_id, bot_id),
+                "ConditionExpression": "attribute_exists(PK)",
+            }
+        }
+        try:
+            self.transact([delete], audit)
+        except ClientError as error:
+            if "ConditionalCheckFailed" in transaction_cancel_reasons(error):
+                raise NotFound(f"No bot '{bot_id}'.", param="bot") from error
+            raise
+
+
+def _item(tenant_id: str, bot: Bot) -> dict[str, Any]:
+    return {
+        **bot_key(tenant_id, bot.id),
+        "type": "bot",
+        "version": bot.version,
+        "config": bot.model_dump_json(exclude={"version"}),
+    }
+
+
+def _bot(item: dict[str, Any]) -> Bot:
+    return Bot.model_validate({**json.loads(item["config"]), "version": int(item["version"])})

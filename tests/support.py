@@ -1,0 +1,81 @@
+"""Test helpers shared by the integration and e2e suites: an API client and tenant factories."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from werkzeug.test import Client
+
+
+@dataclass
+class Answer:
+    status: int
+    headers: dict[str, str]
+    text: str
+
+    @property
+    def json(self) -> Any:
+        return json.loads(self.text)
+
+    @property
+    def error(self) -> dict[str, Any]:
+        """The OpenAI error envelope's inner object; fails the test if the answer is not one."""
+        body = self.json
+        assert set(body) == {"error"}, body
+        assert {"message", "type", "param", "code"} <= set(body["error"]), body
+        return body["error"]
+
+
+class ApiClient:
+    """Calls the API Gateway emulator in-process (routes from template.yaml, the real authorizer and handlers)."""
+
+    def __init__(self, wsgi_app: Any) -> None:
+        self.client = Client(wsgi_app)
+
+    def call(
+        self,
+        method: str,
+        path: str,
+        *,
+        key: str | None = None,
+        json_body: Any = None,
+        data: str | bytes | None = None,
+        headers: dict[str, str] | None = None,
+        query: dict[str, str] | None = None,
+    ) -> Answer:
+        all_headers = dict(headers or {})
+        if key is not None:
+            all_headers.setdefault("Authorization", f"Bearer {key}")
+        if json_body is not None:
+            data = json.dumps(json_body)
+            all_headers.setdefault("Content-Type", "application/json")
+        response = self.client.open(path, method=method, data=data, headers=all_headers, query_string=query)
+        return Answer(response.status_code, dict(response.headers), response.get_data(as_text=True))
+
+
+@dataclass
+class TenantHandle:
+    id: str
+    admin_key: str
+    api: ApiClient
+
+    def call(self, method: str, path: str, **kwargs: Any) -> Answer:
+        kwargs.setdefault("key", self.admin_key)
+        return self.api.call(method, path, **kwargs)
+
+    def new_key(self, scopes: list[str], **extra: Any) -> str:
+        answer = self.call("POST", "/v1/keys", json_body={"label": "test", "scopes": scopes, **extra})
+        assert answer.status == 201, answer.text
+        return str(answer.json["key"])
+
+
+def create_tenant(api: ApiClient, root_key: str, **fields: Any) -> TenantHandle:
+    tenant_id = fields.pop("id", None) or f"t{uuid.uuid4().hex[:10]}"
+    created = api.call("POST", "/v1/admin/tenants", key=root_key, json_body={"id": tenant_id, "name": "Test", **fields})
+    assert created.status == 201, created.text
+    issued = api.call("POST", f"/v1/admin/tenants/{tenant_id}/keys", key=root_key, json_body={"scopes": ["admin"]})
+    assert issued.status == 201, issued.text
+    return TenantHandle(tenant_id, issued.json["key"], api)
