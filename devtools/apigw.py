@@ -59,8 +59,15 @@ def routes_from_template(template: Path = TEMPLATE) -> tuple[list[Route], dict[s
                 continue
             props = event["Properties"]
             auth = (props.get("Auth") or {}).get("Authorizer")
-            routes.append(Route(props["Method"].upper(), props["Path"], function_name(resource), auth != "NONE",
-                                _compile(props["Path"])))  # fmt: skip
+            routes.append(
+                Route(
+                    props["Method"].upper(),
+                    props["Path"],
+                    function_name(resource),
+                    auth != "NONE",
+                    _compile(props["Path"]),
+                )
+            )
     # Literal segments beat parameters, as in API Gateway: sort so that fewer {…} come first.
     routes.sort(key=lambda r: (r.path.count("{"), -len(r.path)))
     return routes, gateway_responses
@@ -121,10 +128,8 @@ class ApiGatewayEmulator:
         started = time.time()
         path, method = request.path, request.method.upper()
         route, params = self._find(method, path)
-        if route is None:
-            allowed = [r for r in self.routes if r.pattern.fullmatch(path)]
-            return self._gateway_error("MISSING_AUTHENTICATION_TOKEN" if not allowed else "DEFAULT_4XX",
-                                       404 if not allowed else 405)  # fmt: skip
+        if route is None:  # API Gateway answers an unknown path or method alike
+            return self._gateway_error("MISSING_AUTHENTICATION_TOKEN", 404)
         event = self._proxy_event(request, route, params or {}, started)
         if route.authorized:
             authorization = self._authorize(event)
@@ -181,8 +186,9 @@ class ApiGatewayEmulator:
         }
 
     def _authorize(self, event: dict[str, Any]) -> dict[str, Any] | None:
-        method_arn = (f"arn:aws:execute-api:{REGION}:{ACCOUNT}:local/{self.stage}/{event['httpMethod']}"
-                      f"{event['resource']}")  # fmt: skip
+        method_arn = (
+            f"arn:aws:execute-api:{REGION}:{ACCOUNT}:local/{self.stage}/{event['httpMethod']}{event['resource']}"
+        )
         auth_event = {**event, "type": "REQUEST", "methodArn": method_arn}
         try:
             policy = self.pool("authorizer").invoke(auth_event)
@@ -199,8 +205,9 @@ class ApiGatewayEmulator:
         if body is None:
             body = json.dumps({"message": "Missing Authentication Token" if status == 404 else "Unauthorized"})
         headers = {k: v.strip("'") for k, v in ((spec.get("ResponseParameters") or {}).get("Headers") or {}).items()}
-        return Response(body, status=int(spec.get("StatusCode", status)) if kind == "UNAUTHORIZED" else status,
-                        headers=headers, content_type="application/json")  # fmt: skip
+        return Response(
+            body, status=int(spec.get("StatusCode", status)), headers=headers, content_type="application/json"
+        )
 
     @staticmethod
     def _to_response(result: dict[str, Any]) -> Response:

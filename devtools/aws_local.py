@@ -77,8 +77,13 @@ class Resolver:
         self.parameters, self.physical, self.arns = parameters, physical, arns
 
     def ref(self, name: str) -> str:
-        pseudo = {"AWS::Region": REGION, "AWS::AccountId": ACCOUNT, "AWS::StackName": "atende-local",
-                  "AWS::URLSuffix": "amazonaws.com", "AWS::Partition": "aws"}  # fmt: skip
+        pseudo = {
+            "AWS::Region": REGION,
+            "AWS::AccountId": ACCOUNT,
+            "AWS::StackName": "atende-local",
+            "AWS::URLSuffix": "amazonaws.com",
+            "AWS::Partition": "aws",
+        }
         if name in pseudo:
             return pseudo[name]
         if name in self.parameters:
@@ -95,8 +100,11 @@ class Resolver:
                 return re.sub(r"\$\{([^}]+)\}", lambda m: str(extra.get(m[1], self._sub_name(m[1]))), text)
             if fn == "Fn::GetAtt":
                 resource, attribute = arg if isinstance(arg, list) else arg.split(".", 1)
-                return self.arns.get(resource, self.physical.get(resource, resource)) if attribute == "Arn" else (
-                    self.physical.get(resource, resource))  # fmt: skip
+                return (
+                    self.arns.get(resource, self.physical.get(resource, resource))
+                    if attribute == "Arn"
+                    else (self.physical.get(resource, resource))
+                )
             if fn == "Fn::Join":
                 return arg[0].join(str(self.resolve(v)) for v in arg[1])
         if isinstance(value, dict):
@@ -148,13 +156,14 @@ def provision(overrides: dict[str, str] | None = None, *, root_key: str, templat
         kind, props = resource["Type"], resource.get("Properties", {})
         if kind == "AWS::SSM::Parameter":
             resolved = resolver.resolve(props)
-            boto3.client("ssm").put_parameter(Name=resolved["Name"], Value=str(resolved["Value"]), Type="String",
-                                              Overwrite=True)  # fmt: skip
+            boto3.client("ssm").put_parameter(
+                Name=resolved["Name"], Value=str(resolved["Value"]), Type="String", Overwrite=True
+            )
             physical[logical] = resolved["Name"]
 
     globals_env = doc.get("Globals", {}).get("Function", {}).get("Environment", {}).get("Variables", {})
     provisioned = Provisioned(parameters=parameters, physical=physical)
-    for logical, resource in resources.items():
+    for resource in resources.values():
         if resource["Type"] == "AWS::Serverless::Function":
             own = resource.get("Properties", {}).get("Environment", {}).get("Variables", {})
             env = {k: str(v) for k, v in resolver.resolve({**globals_env, **own}).items()}

@@ -82,7 +82,7 @@ def demo_bot() -> Bot:
                 {
                     "questions": ["¿Cuál es el horario de atención?", "horario de atención"],
                     "answer": "Atendemos de lunes a viernes de 9:00 a 18:00 y los sábados de 10:00 a 14:00.",
-                },  # fmt: skip
+                },
             ],
         }
     )
@@ -102,8 +102,9 @@ def seed(keys: DemoKeys, *, upstream_base_url: str | None, upstream_api_key: str
         ("key_000000000001", keys.admin, ["admin", "chat", "moderate"], "demo admin"),
         ("key_000000000002", keys.chat, ["chat", "moderate"], "demo chat"),
     ):
-        info = KeyInfo(id=key_id, tenant_id=DEMO_TENANT, prefix=display_prefix(key), label=label, scopes=scopes,
-                       created_at=now)  # fmt: skip
+        info = KeyInfo(
+            id=key_id, tenant_id=DEMO_TENANT, prefix=display_prefix(key), label=label, scopes=scopes, created_at=now
+        )
         store.keys.put(hash_key(key), info, None)
     secrets.put_credential(
         system.tenant_id,

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
+from atende.auth import key_from_request
+from atende.errors import Unauthenticated
+from atende.identity import authenticate
+from atende.observability import logger
 from aws_lambda_powertools.utilities.data_classes import event_source
 from aws_lambda_powertools.utilities.data_classes.api_gateway_authorizer_event import (
     APIGatewayAuthorizerRequestEvent,
     APIGatewayAuthorizerResponse,
 )
 from aws_lambda_powertools.utilities.typing import LambdaContext
-
-from atende.auth import key_from_request
-from atende.errors import Unauthenticated
-from atende.identity import authenticate
-from atende.observability import logger
 
 
 @event_source(data_class=APIGatewayAuthorizerRequestEvent)
@@ -24,7 +23,7 @@ def lambda_handler(event: APIGatewayAuthorizerRequestEvent, context: LambdaConte
     except Unauthenticated as refused:
         logger.info("key refused", extra={"reason": refused.message, "key_prefix": (key or "")[:12]})
         # This exact message makes API Gateway answer 401 (the UNAUTHORIZED gateway response).
-        raise Exception("Unauthorized") from None  # noqa: TRY002
+        raise Exception("Unauthorized") from None
     logger.append_keys(tenant_id=caller.tenant_id, key_prefix=caller.key_prefix)
     # Allow every route: handlers check scopes, so one policy fits every path the key may call.
     policy = APIGatewayAuthorizerResponse.from_route_arn(event.method_arn, caller.key_id, caller.to_context())

@@ -4,11 +4,6 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
-from aws_lambda_powertools.logging import correlation_paths
-from aws_lambda_powertools.utilities.typing import LambdaContext
-
 from atende import secrets
 from atende.auth import Caller, Scope
 from atende.config import bots, keys, tenants
@@ -22,6 +17,10 @@ from atende.models.keys import KeyCreate, KeyCreated, KeyInfo
 from atende.models.tenants import SuspendRequest, Tenant, TenantCreate, TenantPatch
 from atende.observability import logger
 from atende.store import stores
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
 
 app = make_resolver()
 
@@ -41,7 +40,7 @@ def admin() -> Caller:
     return who
 
 
-def _bot_response(bot: Any, status: int = 200) -> Response:
+def _bot_response(bot: Bot, status: int = 200) -> Response[Bot]:
     return json_response(bot, status, {"ETag": f'"{bot.version}"'})
 
 

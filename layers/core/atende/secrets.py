@@ -44,8 +44,9 @@ def credential_secret_name(tenant_id: str, provider: str) -> str:
 def _read(name: str, *, force: bool) -> dict[str, Any] | None:
     try:
         # VersionStage pinned: after a rotation moves AWSCURRENT, some backends return the old value otherwise.
-        value = _provider().get(name, transform="json", max_age=CACHE_SECONDS, force_fetch=force,
-                                VersionStage="AWSCURRENT")  # fmt: skip
+        value = _provider().get(
+            name, transform="json", max_age=CACHE_SECONDS, force_fetch=force, VersionStage="AWSCURRENT"
+        )
     except GetParameterError as error:
         if "ResourceNotFoundException" in str(error):
             return None

@@ -17,7 +17,8 @@ class Settings(BaseModel):
     credentials_secret_prefix: str = "atende/dev/tenants"
     notifications_topic_arn: str = ""
     limits_topic_arn: str = ""
-    rest_api_id: str = ""
+    rest_api_id_parameter: str = ""
+    webhook_deadline_seconds: float = Field(default=8.0, ge=1, le=28)
     auth_cache_ttl_seconds: int = Field(default=60, ge=0, le=3600)
     default_knowledge_base_max_chars: int = 10_000
     default_retention_days: int = 30
@@ -30,7 +31,8 @@ _ENV = {
     "credentials_secret_prefix": "CREDENTIALS_SECRET_PREFIX",
     "notifications_topic_arn": "NOTIFICATIONS_TOPIC_ARN",
     "limits_topic_arn": "LIMITS_TOPIC_ARN",
-    "rest_api_id": "REST_API_ID",
+    "rest_api_id_parameter": "REST_API_ID_PARAMETER",
+    "webhook_deadline_seconds": "WEBHOOK_DEADLINE_SECONDS",
     "auth_cache_ttl_seconds": "AUTH_CACHE_TTL_SECONDS",
 }
 
@@ -39,4 +41,4 @@ _ENV = {
 def get_settings() -> Settings:
     """Read the environment once per container; a missing TABLE_NAME fails here, loudly."""
     values = {field: os.environ[var] for field, var in _ENV.items() if os.environ.get(var) not in (None, "")}
-    return Settings(**values)
+    return Settings.model_validate(values)

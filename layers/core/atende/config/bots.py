@@ -73,8 +73,13 @@ def _write(caller: Caller, current: Bot, settings: dict[str, Any], expected: int
     if expected != current.version:
         _version_mismatch(current, expected, from_if_match)
     changed = sorted(k for k, v in merged.model_dump().items() if getattr(current, k) != getattr(merged, k, v))
-    bot = Bot(**merged.model_dump(), id=current.id, version=current.version + 1, created_at=current.created_at,
-              updated_at=utc_now())  # fmt: skip
+    bot = Bot(
+        **merged.model_dump(),
+        id=current.id,
+        version=current.version + 1,
+        created_at=current.created_at,
+        updated_at=utc_now(),
+    )
     try:
         return stores().bots.replace(caller.tenant_id, bot, expected, _audit(caller, bot.id, "bot.update", changed))
     except Conflict as error:

@@ -13,13 +13,15 @@ from atende.store.table import AuditEntry
 def store_credential(caller: Caller, provider: str, body: CredentialPut) -> CredentialInfo:
     info = secrets.put_credential(caller.tenant_id, provider, body)
     changed = sorted(body.model_fields_set)
-    stores().audit.transact([], AuditEntry(caller.tenant_id, caller.key_prefix, "credential.put",
-                                           f"credential/{provider}", changed))  # fmt: skip
+    stores().audit.transact(
+        [], AuditEntry(caller.tenant_id, caller.key_prefix, "credential.put", f"credential/{provider}", changed)
+    )
     return info
 
 
 def remove_credential(caller: Caller, provider: str) -> None:
     if not secrets.delete_credential(caller.tenant_id, provider):
         raise NotFound(f"No credential for provider '{provider}'.", param="provider")
-    stores().audit.transact([], AuditEntry(caller.tenant_id, caller.key_prefix, "credential.delete",
-                                           f"credential/{provider}"))  # fmt: skip
+    stores().audit.transact(
+        [], AuditEntry(caller.tenant_id, caller.key_prefix, "credential.delete", f"credential/{provider}")
+    )

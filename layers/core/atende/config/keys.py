@@ -14,11 +14,22 @@ from atende.store.table import AuditEntry
 def issue_key(caller: Caller, tenant_id: str, body: KeyCreate) -> KeyCreated:
     """Create a key; its clear text exists only in this answer, the table keeps its SHA-256."""
     key = new_key()
-    info = KeyInfo(id=f"key_{random.token_hex(6)}", tenant_id=tenant_id, prefix=display_prefix(key), label=body.label,
-                   scopes=sorted(set(body.scopes)), allow_query_param=body.allow_query_param,
-                   created_at=utc_now())  # fmt: skip
-    audit = AuditEntry(tenant_id, caller.key_prefix or "operator", "key.create", f"key/{info.id}",
-                       ["label", "scopes", "allow_query_param"])  # fmt: skip
+    info = KeyInfo(
+        id=f"key_{random.token_hex(6)}",
+        tenant_id=tenant_id,
+        prefix=display_prefix(key),
+        label=body.label,
+        scopes=sorted(set(body.scopes)),
+        allow_query_param=body.allow_query_param,
+        created_at=utc_now(),
+    )
+    audit = AuditEntry(
+        tenant_id,
+        caller.key_prefix or "operator",
+        "key.create",
+        f"key/{info.id}",
+        ["label", "scopes", "allow_query_param"],
+    )
     stores().keys.put(hash_key(key), info, audit)
     return KeyCreated(**info.model_dump(), key=key)
 

@@ -15,15 +15,26 @@ from atende.store.table import AuditEntry
 
 
 def _audit(caller: Caller, tenant_id: str, action: str, changed: list[str] | None = None) -> AuditEntry:
-    return AuditEntry(tenant_id=tenant_id, actor=caller.key_prefix or "operator", action=action,
-                      target=f"tenant/{tenant_id}", changed=changed or [])  # fmt: skip
+    return AuditEntry(
+        tenant_id=tenant_id,
+        actor=caller.key_prefix or "operator",
+        action=action,
+        target=f"tenant/{tenant_id}",
+        changed=changed or [],
+    )
 
 
 def create_tenant(caller: Caller, body: TenantCreate) -> Tenant:
     now = utc_now()
     tenant_id = body.id or f"t-{random.token_hex(4)}"
-    tenant = Tenant(id=tenant_id, name=body.name, knowledge_base_max_chars=body.knowledge_base_max_chars,
-                    retention_days=body.retention_days, created_at=now, updated_at=now)  # fmt: skip
+    tenant = Tenant(
+        id=tenant_id,
+        name=body.name,
+        knowledge_base_max_chars=body.knowledge_base_max_chars,
+        retention_days=body.retention_days,
+        created_at=now,
+        updated_at=now,
+    )
     return stores().tenants.create(tenant, _audit(caller, tenant_id, "tenant.create"))
 
 

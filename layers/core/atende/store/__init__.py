@@ -9,6 +9,7 @@ from atende import aws
 from atende.settings import get_settings
 from atende.store.audit import AuditStore
 from atende.store.bots import BotStore
+from atende.store.conversations import ConversationStore
 from atende.store.keys import KeyStore
 from atende.store.tenants import TenantStore
 
@@ -19,10 +20,17 @@ class Stores:
     bots: BotStore
     keys: KeyStore
     audit: AuditStore
+    conversations: ConversationStore
 
 
 @cache
 def stores() -> Stores:
     """The stores over the configured table, built on first use per container."""
     table = aws.table(get_settings().table_name)
-    return Stores(tenants=TenantStore(table), bots=BotStore(table), keys=KeyStore(table), audit=AuditStore(table))
+    return Stores(
+        tenants=TenantStore(table),
+        bots=BotStore(table),
+        keys=KeyStore(table),
+        audit=AuditStore(table),
+        conversations=ConversationStore(table),
+    )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 from boto3.dynamodb.conditions import Attr, Key
 from botocore.exceptions import ClientError
 

@@ -18,8 +18,14 @@ _FIELDS = ("name", "status", "status_reason", "status_since", "knowledge_base_ma
 
 class TenantStore(TableStore):
     def create(self, tenant: Tenant, audit: AuditEntry) -> Tenant:
-        item = {"PK": tenant_pk(tenant.id), "SK": PROFILE, "type": "tenant", "GSI1PK": "TENANTS",
-                "GSI1SK": tenant.id, **tenant.model_dump()}  # fmt: skip
+        item = {
+            "PK": tenant_pk(tenant.id),
+            "SK": PROFILE,
+            "type": "tenant",
+            "GSI1PK": "TENANTS",
+            "GSI1SK": tenant.id,
+            **tenant.model_dump(),
+        }
         try:
             self.transact(
                 [{"Put": {"TableName": self.name, "Item": item, "ConditionExpression": "attribute_not_exists(PK)"}}],
@@ -87,5 +93,6 @@ class TenantStore(TableStore):
 
 
 def _tenant(item: dict[str, Any]) -> Tenant:
-    return Tenant.model_validate({k: (int(v) if k in ("knowledge_base_max_chars", "retention_days") else v)
-                                  for k, v in item.items()})  # fmt: skip
+    return Tenant.model_validate(
+        {k: (int(v) if k in ("knowledge_base_max_chars", "retention_days") else v) for k, v in item.items()}
+    )

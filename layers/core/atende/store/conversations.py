@@ -1,0 +1,156 @@
+"""Conversation history: one item per message, appended with conditional puts on the next sequence number."""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from boto3.dynamodb.conditions import Key
+from botocore.exceptions import ClientError
+
+from atende.models.common import utc_now
+from atende.store.table import TableStore, expires_at, is_expired, transaction_cancel_reasons
+
+MAX_APPEND_ATTEMPTS = 40  # a hot conversation with many concurrent turns converges well before this
+
+
+def conversation_pk(tenant_id: str, bot_id: str, conversation_id: str) -> str:
+    return f"CONV#{tenant_id}#{bot_id}#{conversation_id}"
+
+
+def _sk(seq: int) -> str:
+    return f"MSG#{seq:010d}"
+
+
+@dataclass
+class History:
+    """The newest stored messages (oldest first) and the last sequence number seen."""
+
+    messages: list[dict[str, Any]]
+    last_seq: int
+    summary: str | None = None
+
+
+class ConversationStore(TableStore):
+    def recent(self, tenant_id: str, bot_id: str, conversation_id: str, *, limit: int = 100) -> History:
+        """One Query, newest first: the history a turn starts from (the summary item sorts after MSG#)."""
+        page = self.table.query(
+            KeyConditionExpression=Key("PK").eq(conversation_pk(tenant_id, bot_id, conversation_id)),
+            ScanIndexForward=False,
+            Limit=limit + 1,
+        )
+        items = page.get("Items", [])
+        summary = None
+        if items and items[0]["SK"] == "SUMMARY":
+            summary = None if is_expired(items[0]) else str(items[0].get("summary") or "") or None
+            items = items[1:]
+        last_seq = int(str(items[0]["SK"]).removeprefix("MSG#")) if items else 0
+        live = [item for item in reversed(items[:limit]) if not is_expired(item)]
+        return History([_message(item) for item in live], last_seq, summary)
+
+    def all_messages(self, tenant_id: str, bot_id: str, conversation_id: str) -> list[dict[str, Any]]:
+        items = self.query_all(
+            KeyConditionExpression=Key("PK").eq(conversation_pk(tenant_id, bot_id, conversation_id))
+            & Key("SK").begins_with("MSG#")
+        )
+        return [_message(item, with_meta=True) for item in items if not is_expired(item)]
+
+    def append(
+        self,
+        tenant_id: str,
+        bot_id: str,
+        conversation_id: str,
+        messages: list[dict[str, Any]],
+        *,
+        after_seq: int,
+        retention_days: int,
+        request_id: str,
+        extra_operations: list[dict[str, Any]] | None = None,
+    ) -> int:
+        """Store `messages` after `after_seq` in one transaction with `extra_operations` (billing).
+
+        When a concurrent turn took those sequence numbers, re-read the tail and try the next ones: both
+        turns land, each turn's messages stay adjacent and in order, and nothing is overwritten.
+        Returns the sequence number of the last stored message.
+        """
+        pk = conversation_pk(tenant_id, bot_id, conversation_id)
+        now, ttl = utc_now(), expires_at(retention_days)
+        seq = after_seq
+        for _ in range(MAX_APPEND_ATTEMPTS):
+            puts = [
+                {
+                    "Put": {
+                        "TableName": self.name,
+                        "ConditionExpression": "attribute_not_exists(PK)",
+                        "Item": {
+                            "PK": pk,
+                            "SK": _sk(seq + i + 1),
+                            "type": "message",
+                            "role": message["role"],
+                            "message": json.dumps(message, ensure_ascii=False),
+                            "created_at": now,
+                            "request_id": request_id,
+                            "expires_at": ttl,
+                        },
+                    }
+                }
+                for i, message in enumerate(messages)
+            ]
+            try:
+                self.transact(puts + list(extra_operations or []))
+                return seq + len(messages)
+            except ClientError as error:
+                reasons = transaction_cancel_reasons(error)
+                message_conflict = any(r == "ConditionalCheckFailed" for r in reasons[: len(puts)])
+                retryable = message_conflict or "TransactionConflict" in reasons
+                if not retryable:
+                    raise
+                time.sleep(random.uniform(0.005, 0.03))  # noqa: S311 — jitter, not crypto
+                seq = max(seq, self._last_seq(pk))
+        raise RuntimeError(f"could not append to conversation {conversation_id} after {MAX_APPEND_ATTEMPTS} tries")
+
+    def save_summary(
+        self, tenant_id: str, bot_id: str, conversation_id: str, summary: str, retention_days: int
+    ) -> None:
+        self.table.put_item(
+            Item={
+                "PK": conversation_pk(tenant_id, bot_id, conversation_id),
+                "SK": "SUMMARY",
+                "summary": summary,
+                "updated_at": utc_now(),
+                "expires_at": expires_at(retention_days),
+            }
+        )
+
+    def delete(self, tenant_id: str, bot_id: str, conversation_id: str) -> int:
+        """Erase a conversation (right to erasure); returns how many items were removed."""
+        items = self.query_all(
+            KeyConditionExpression=Key("PK").eq(conversation_pk(tenant_id, bot_id, conversation_id)),
+            ProjectionExpression="PK, SK",
+        )
+        with self.table.batch_writer() as batch:
+            for item in items:
+                batch.delete_item(Key={"PK": item["PK"], "SK": item["SK"]})
+        return len(items)
+
+    def _last_seq(self, pk: str) -> int:
+        page = self.table.query(
+            KeyConditionExpression=Key("PK").eq(pk) & Key("SK").begins_with("MSG#"),
+            ScanIndexForward=False,
+            Limit=1,
+            ConsistentRead=True,
+            ProjectionExpression="SK",
+        )
+        items = page.get("Items", [])
+        return int(str(items[0]["SK"]).removeprefix("MSG#")) if items else 0
+
+
+def _message(item: dict[str, Any], *, with_meta: bool = False) -> dict[str, Any]:
+    message = dict(json.loads(item["message"]))
+    if with_meta:
+        message["created_at"] = item.get("created_at")
+        message["seq"] = int(str(item["SK"]).removeprefix("MSG#"))
+    return message
