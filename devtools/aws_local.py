@@ -6,12 +6,14 @@ import json
 import os
 import re
 import socket
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import boto3
-from moto.server import ThreadedMotoServer
+from moto.server import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+from werkzeug.serving import make_server
 
 from devtools.cfn_yaml import load_template
 
@@ -27,20 +29,44 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+class _OneAtATime:
+    """Serializes moto's request handling. moto checks a conditional write and applies it in separate steps
+    without a lock, so two concurrent transactions can both pass `attribute_not_exists` and one is lost;
+    DynamoDB itself makes them atomic. One request at a time restores DynamoDB's semantics locally."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.lock = threading.Lock()
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        with self.lock:
+            return list(self.app(environ, start_response))
+
+
+class _QuietHandler(MotoRequestHandler):
+    disable_nagle_algorithm = True  # otherwise every call can stall 40 ms on a delayed ACK
+
+    def log_request(self, *args: Any, **kwargs: Any) -> None:
+        """Silent: the local stack prints its own URL and keys, not one line per AWS call."""
+
+
 class EmbeddedAWS:
     """A moto server on 127.0.0.1; `environ()` is what boto3 needs to talk to it (and only to it)."""
 
     def __init__(self, port: int = 0) -> None:
         self.port = port or free_port()
-        self.server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.port, verbose=False)
+        app = _OneAtATime(DomainDispatcherApplication(create_backend_app))
+        self.server = make_server("127.0.0.1", self.port, app, threaded=True, request_handler=_QuietHandler)
         self.endpoint = f"http://127.0.0.1:{self.port}"
+        self._thread = threading.Thread(target=self.server.serve_forever, name="embedded-aws", daemon=True)
 
     def start(self) -> EmbeddedAWS:
-        self.server.start()
+        self._thread.start()
         return self
 
     def stop(self) -> None:
-        self.server.stop()
+        self.server.shutdown()
+        self._thread.join(timeout=5)
 
     def environ(self) -> dict[str, str]:
         return {

@@ -8,12 +8,17 @@ import sys
 import threading
 from dataclasses import dataclass
 
-from werkzeug.serving import BaseWSGIServer, make_server
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
+from devtools.alarms import AlarmEvaluator
 from devtools.apigw import ApiGatewayEmulator
 from devtools.aws_local import EmbeddedAWS, Provisioned, apply_environ, provision
 from devtools.fake_openai import FakeOpenAI
 from devtools.seed import DemoKeys, demo_keys, seed
+
+
+class _ApiRequestHandler(WSGIRequestHandler):
+    disable_nagle_algorithm = True
 
 
 @dataclass
@@ -24,12 +29,15 @@ class LocalStack:
     api: BaseWSGIServer
     keys: DemoKeys
     emulator: ApiGatewayEmulator
+    alarms: AlarmEvaluator | None = None
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.api.server_port}"
 
     def stop(self) -> None:
+        if self.alarms:
+            self.alarms.stop()
         self.api.shutdown()
         if self.upstream:
             self.upstream.stop()
@@ -41,7 +49,12 @@ def start(port: int = 3000, *, keys: DemoKeys | None = None, aws_port: int = 0) 
     keys = keys or demo_keys()
     aws = EmbeddedAWS(aws_port).start()
     apply_environ(aws.environ())
-    provisioned = provision({"Stage": "local"}, root_key=keys.root)
+    parameters = {"Stage": "local"}
+    # ATENDE_AUTH_CACHE_TTL_SECONDS overrides the template parameter AuthCacheTtlSeconds (how long a revoked
+    # key keeps working); the functions' AUTH_CACHE_TTL_SECONDS comes from the template, like on AWS.
+    if ttl := os.environ.get("ATENDE_AUTH_CACHE_TTL_SECONDS"):
+        parameters["AuthCacheTtlSeconds"] = str(int(ttl))
+    provisioned = provision(parameters, root_key=keys.root)
     apply_environ(provisioned.shared_env)
     os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "atende-local")
     os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
@@ -55,9 +68,12 @@ def start(port: int = 3000, *, keys: DemoKeys | None = None, aws_port: int = 0) 
         seed(keys, upstream_base_url=upstream.base_url, upstream_api_key="sk-offline-local-upstream")
 
     emulator = ApiGatewayEmulator(stage="local")
-    api = make_server("127.0.0.1", port, emulator, threaded=True)
+    api = make_server("127.0.0.1", port, emulator, threaded=True, request_handler=_ApiRequestHandler)
     threading.Thread(target=api.serve_forever, name="atende-api", daemon=True).start()
-    return LocalStack(aws, provisioned, upstream, api, keys, emulator)
+    # CloudWatch alarms are evaluated here (moto stores them but never fires them); ATENDE_ALARM_INTERVAL_SECONDS.
+    interval = float(os.environ.get("ATENDE_ALARM_INTERVAL_SECONDS", "10"))
+    alarms = AlarmEvaluator(stage="local", parameters=parameters, interval=interval).start()
+    return LocalStack(aws, provisioned, upstream, api, keys, emulator, alarms)
 
 
 def main() -> int:

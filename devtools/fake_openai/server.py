@@ -237,6 +237,7 @@ class _Server(ThreadingHTTPServer):
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body go out at once: no 40 ms delayed-ACK stalls
     server_version = "fake-openai/1.0"
     sys_version = ""
     timeout = HANG_SECONDS  # idle keep-alive connections close after this

@@ -15,7 +15,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 
 @event_source(data_class=APIGatewayAuthorizerRequestEvent)
-@logger.inject_lambda_context(clear_state=True)
+@logger.inject_lambda_context(clear_state=True, log_event=False)
 def lambda_handler(event: APIGatewayAuthorizerRequestEvent, context: LambdaContext) -> dict:
     key, from_query = key_from_request(dict(event.headers or {}), dict(event.query_string_parameters or {}))
     try:

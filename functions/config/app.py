@@ -6,7 +6,7 @@ from typing import Annotated
 
 from atende import secrets
 from atende.auth import Caller, Scope
-from atende.config import bots, keys, tenants
+from atende.config import bots, keys, limits, tenants
 from atende.config.credentials import remove_credential, store_credential
 from atende.docs import openapi_document, swagger_html
 from atende.errors import NotFound
@@ -14,6 +14,7 @@ from atende.http import caller, header, json_response, make_resolver
 from atende.models.bots import Bot, BotCreate, BotPatch, BotReplace
 from atende.models.credentials import CredentialInfo, CredentialPut, ProviderName
 from atende.models.keys import KeyCreate, KeyCreated, KeyInfo
+from atende.models.limits import LimitsSpec, LimitsView, OperatorLimitsSpec, UsageReport
 from atende.models.tenants import SuspendRequest, Tenant, TenantCreate, TenantPatch
 from atende.observability import logger
 from atende.store import stores
@@ -99,6 +100,17 @@ def issue_tenant_key(tenant: TenantId, body: Annotated[KeyCreate | None, Body()]
     return json_response(tenants.issue_admin_key(operator(), tenant, request), 201)
 
 
+@app.get("/v1/admin/tenants/<tenant>/limits", tags=["operator"])
+def get_tenant_limits(tenant: TenantId) -> Response[LimitsView]:
+    operator()
+    return json_response(limits.get_limits(tenant))
+
+
+@app.put("/v1/admin/tenants/<tenant>/limits", tags=["operator"])
+def put_tenant_limits(tenant: TenantId, body: Annotated[OperatorLimitsSpec, Body()]) -> Response[LimitsView]:
+    return json_response(limits.put_limits(operator(), tenant, body, operator=True))
+
+
 # --- tenant admin: bots ----------------------------------------------------------------------------
 @app.get("/v1/bots", tags=["bots"])
 def list_bots() -> Response[dict]:
@@ -181,6 +193,25 @@ def delete_credential(provider: Annotated[ProviderName, Path()]) -> Response[dic
     return json_response({"provider": provider, "deleted": True})
 
 
+# --- tenant admin: limits and usage ---------------------------------------------------------------
+@app.get("/v1/limits", tags=["limits"])
+def get_limits() -> Response[LimitsView]:
+    return json_response(limits.get_limits(admin().tenant_id))
+
+
+@app.put("/v1/limits", tags=["limits"])
+def put_limits(body: Annotated[LimitsSpec, Body()]) -> Response[LimitsView]:
+    who = admin()
+    return json_response(limits.put_limits(who, who.tenant_id, body, operator=False))
+
+
+@app.get("/v1/usage", tags=["limits"])
+def get_usage(
+    period: Annotated[str | None, Query(max_length=10, description="YYYY-MM or YYYY-MM-DD (UTC)")] = None,
+) -> Response[UsageReport]:
+    return json_response(limits.get_usage(admin().tenant_id, period))
+
+
 # --- tenant admin: audit ---------------------------------------------------------------------------
 @app.get("/v1/audit", tags=["audit"])
 def list_audit(
@@ -192,6 +223,6 @@ def list_audit(
     return json_response({"object": "list", "data": entries})
 
 
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True, log_event=False)
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     return app.resolve(event, context)

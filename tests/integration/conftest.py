@@ -22,6 +22,8 @@ def aws() -> Iterator[EmbeddedAWS]:
     provisioned = provision({"Stage": "test"}, root_key=ROOT_KEY)
     apply_environ(provisioned.shared_env)
     os.environ["AUTH_CACHE_TTL_SECONDS"] = "0"
+    os.environ["BOT_CACHE_SECONDS"] = "0"  # tests change bots and chat at once
+    os.environ["TENANT_CACHE_SECONDS"] = "0"
     os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
     os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "Atende")
     yield embedded

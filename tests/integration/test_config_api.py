@@ -176,3 +176,13 @@ def test_openapi_document_and_docs_need_no_key(api: ApiClient) -> None:
     assert "/v1/bots" in paths and "/v1/chat/completions" in paths and "/v1/moderations" in paths
     docs = api.call("GET", "/docs")
     assert docs.status == 200 and "swagger-ui" in docs.text and "openapi.json" in docs.text
+
+
+def test_a_bot_read_with_get_can_be_put_back_unchanged(tenant: TenantHandle) -> None:
+    assert tenant.call("POST", "/v1/bots", json_body=_bot("roundtrip")).status == 201
+    read = tenant.call("GET", "/v1/bots/roundtrip").json
+    written = tenant.call("PUT", "/v1/bots/roundtrip", json_body=read)
+    assert written.status == 200, written.text
+    assert written.json["version"] == 2 and written.json["rules"] == read["rules"]
+    mismatch = tenant.call("PUT", "/v1/bots/roundtrip", json_body={**written.json, "id": "other"})
+    assert mismatch.status == 400 and mismatch.error["param"] == "id"

@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
+from itertools import takewhile
 from typing import Any
 
-from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
+from aws_lambda_powertools.event_handler import ApiGatewayResolver, APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
+from aws_lambda_powertools.event_handler.middlewares.openapi_validation import OpenAPIRequestValidationMiddleware
 from aws_lambda_powertools.event_handler.openapi.exceptions import (
     RequestUnsupportedContentType,
     RequestValidationError,
 )
+from aws_lambda_powertools.event_handler.types import EventHandlerInstance
 
 from atende.auth import Caller
 from atende.errors import AtendeError, InvalidRequest, NotFound, PayloadTooLarge, UnsupportedMediaType
@@ -20,6 +24,9 @@ from atende.observability import logger
 
 MAX_BODY_BYTES = 256 * 1024  # generous for a chat turn; a 1 MB message is refused before parsing
 _BODY_METHODS = {"POST", "PUT", "PATCH"}
+_SOURCES = {"body", "query", "path", "header", "cookie", "form", "file"}
+_NOT_AN_OBJECT = "The request body must be a JSON object."
+_FIELD_SEGMENT = re.compile(r"[^\[\]()'\", ]+")  # a field or key, not a union member like literal['a','b']
 
 
 def error_response(error: AtendeError) -> Response:
@@ -40,43 +47,82 @@ def describe_validation_errors(errors: Sequence[Any]) -> InvalidRequest:
     """Turn pydantic's error list into one readable message naming the first offending field."""
     parts, first_param = [], None
     for error in errors:
-        loc = [str(p) for p in error.get("loc", ()) if p not in ("body", "query", "path", "header")]
-        param = ".".join(loc) or None
+        source, *loc = [str(p) for p in error.get("loc", ())] or [""]
+        if source not in _SOURCES:  # not Powertools' ("body" | "query" | "path" | "header", field, ...) form
+            loc = [source, *loc]
+        # Stop at the first segment that is not a field name: pydantic names union members in the location
+        # (`response_format.literal['text','json']`), which would make a param no client can map to a field.
+        fields = list(takewhile(_FIELD_SEGMENT.fullmatch, loc))
+        param = ".".join(fields) or None
         if error.get("type") == "json_invalid":
             detail = (error.get("ctx") or {}).get("error", "malformed JSON")
             return InvalidRequest(f"The request body is not valid JSON ({detail}).", param="body", code="invalid_json")
-        if error.get("type") == "missing" and param is None:
+        if error.get("type") == "missing" and not loc:
             return InvalidRequest("The request needs a JSON body.", param="body", code="missing_body")
+        if not loc and source == "body":  # the body as a whole: `[]`, `"x"`, `3`
+            return InvalidRequest(_NOT_AN_OBJECT, param="body", code="invalid_body")
         message = error.get("msg", "invalid value")
         if error.get("type") == "extra_forbidden":
             message = "unknown field"
-        parts.append(f"{param}: {message}" if param else message)
+        parts.append(f"{'.'.join(loc)}: {message}" if loc else message)
         first_param = first_param or param
     return InvalidRequest("Invalid request: " + "; ".join(parts[:5]), param=first_param, code="invalid_value")
 
 
-def _json_bodies_only(app: APIGatewayRestResolver, next_middleware: NextMiddleware) -> Response:
-    """Refuse non-JSON and oversized bodies before any parsing, with a clear 415/413."""
+def _refuse_malformed_body(app: ApiGatewayResolver) -> Response | None:
+    """A 415 / 413 / 400 for a body that is not JSON, too large, or not parseable; None when it is fine.
+
+    Parsing here (Powertools caches `json_body`) turns every unparseable body into one clear 400, including
+    the cases validation alone would answer with a 500 (invalid UTF-8, nesting deeper than the parser's
+    recursion limit) and bodies sent to routes that declare none.
+    """
     event = app.current_event
-    if event.http_method in _BODY_METHODS:
-        content_type = (event.headers.get("content-type") or "").split(";")[0].strip().lower()
-        if content_type and content_type != "application/json" and not content_type.endswith("+json"):
-            return error_response(
-                UnsupportedMediaType(
-                    f"Send JSON with 'Content-Type: application/json' (got '{content_type}').", param="Content-Type"
-                )
+    if event.http_method not in _BODY_METHODS:
+        return None
+    content_type = (event.headers.get("content-type") or "").split(";")[0].strip().lower()
+    if content_type and content_type != "application/json":
+        return error_response(
+            UnsupportedMediaType(
+                f"Send JSON with 'Content-Type: application/json' (got '{content_type}').", param="Content-Type"
             )
-        if len(event.body or "") > MAX_BODY_BYTES:
-            return error_response(
-                PayloadTooLarge(f"The request body is over {MAX_BODY_BYTES // 1024} KB.", param="body")
-            )
-    return next_middleware(app)
+        )
+    body = event.body or ""
+    size = len(body) * 3 // 4 if event.is_base64_encoded else len(body.encode("utf-8", "surrogatepass"))
+    if size > MAX_BODY_BYTES:
+        return error_response(PayloadTooLarge(f"The request body is over {MAX_BODY_BYTES // 1024} KB.", param="body"))
+    try:
+        parsed = event.json_body  # parsed once here, cached for validation
+    except UnicodeDecodeError:
+        return error_response(InvalidRequest("The request body is not UTF-8.", param="body", code="invalid_json"))
+    except RecursionError:
+        return error_response(
+            InvalidRequest("The request body is nested too deeply.", param="body", code="invalid_json")
+        )
+    except ValueError as error:
+        detail = getattr(error, "msg", None) or "malformed JSON"
+        return error_response(
+            InvalidRequest(f"The request body is not valid JSON ({detail}).", param="body", code="invalid_json")
+        )
+    if parsed is not None and not isinstance(parsed, dict):
+        # Every Atende body is an object; Powertools would otherwise take `[{...}]` as its first element.
+        return error_response(InvalidRequest(_NOT_AN_OBJECT, param="body", code="invalid_body"))
+    return None
+
+
+class _BodyCheckedValidation(OpenAPIRequestValidationMiddleware):
+    """Powertools' request validation, preceded by the JSON-only body checks."""
+
+    def handler(self, app: EventHandlerInstance, next_middleware: NextMiddleware) -> Response:
+        return _refuse_malformed_body(app) or super().handler(app, next_middleware)
 
 
 def make_resolver(*, strip_prefixes: list[str] | None = None) -> APIGatewayRestResolver:
     """An API Gateway REST resolver with pydantic validation and every error in OpenAI's envelope."""
     app = APIGatewayRestResolver(enable_validation=True, strip_prefixes=strip_prefixes)  # type: ignore[arg-type]
-    app.use(middlewares=[_json_bodies_only])
+    # Powertools runs request validation before any middleware added with `use`, so the body checks run
+    # inside the validation middleware itself: otherwise a text/plain body would be "validated" first (400,
+    # not 415), a form body parsed as a form, and an unparseable one answered with a 500.
+    app._request_validation_middleware = _BodyCheckedValidation()
 
     @app.exception_handler(AtendeError)
     def _domain_error(error: AtendeError) -> Response:
@@ -84,9 +130,18 @@ def make_resolver(*, strip_prefixes: list[str] | None = None) -> APIGatewayRestR
             logger.warning("answered with an error", extra={"status": error.status, "error_code": error.code})
         return error_response(error)
 
-    @app.exception_handler([RequestValidationError, RequestUnsupportedContentType])
+    @app.exception_handler(RequestValidationError)
     def _validation_error(error: RequestValidationError) -> Response:
         return error_response(describe_validation_errors(error.errors()))
+
+    @app.exception_handler(RequestUnsupportedContentType)
+    def _unsupported_content_type(_: RequestUnsupportedContentType) -> Response:
+        content_type = app.current_event.headers.get("content-type") or ""
+        return error_response(
+            UnsupportedMediaType(
+                f"Send JSON with 'Content-Type: application/json' (got '{content_type}').", param="Content-Type"
+            )
+        )
 
     @app.exception_handler(NotFoundError)
     def _no_route(_: NotFoundError) -> Response:

@@ -1,17 +1,35 @@
-"""Spend limits on the hot path: tenant status, model prices, budget reservations and their settlement.
-
-This first version enforces tenant status and prices every turn; budget reservations are accepted as-is
-until per-tenant limits exist (see `reserve`).
-"""
+"""Spend limits on the hot path: tenant status, prices, budget reservations, their settlement, turn metrics."""
 
 from __future__ import annotations
 
+import json
+import random
+import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from atende.errors import TenantSuspended
+from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
+from aws_lambda_powertools.metrics.functions import is_metrics_disabled
+from botocore.exceptions import ClientError
+
+from atende.errors import Conflict, InvalidRequest, LimitExceeded, TenantSuspended
+from atende.models.limits import Limits, TenantLimits, day_reset, iso, month_reset, periods, usd_text, utc
 from atende.models.tenants import Tenant
+from atende.observability import METRICS_NAMESPACE
 from atende.pricing import PRICE_TABLE_VERSION, ModelPrice, cost_micros, resolve_price
+from atende.settings import get_settings
+from atende.store import stores
+from atende.store.usage import Caps, Refused
+
+# Far above the chat function's timeout: a reservation this old belongs to an invocation that is gone, so
+# sweeping it can never race with its own settlement.
+RESERVATION_TTL_SECONDS = 300
+LIMITS_CACHE_SECONDS = 60  # upper bound; a change to the limits also bumps the tenant's updated_at
+
+MetricsSink = Callable[[dict[str, Any]], None]
 
 
 @dataclass(frozen=True)
@@ -32,49 +50,354 @@ class Usage:
             output_tokens=int(usage.get("completion_tokens") or 0),
         )
 
+    def counts(self) -> dict[str, int]:
+        return {
+            "input_tokens": self.input_tokens,
+            "cached_input_tokens": min(self.cached_input_tokens, self.input_tokens),
+            "output_tokens": self.output_tokens,
+        }
+
 
 @dataclass(frozen=True)
 class Reservation:
+    """Budget held for one call; carries what settlement and the spend gauges need.
+
+    A turn calls `ensure_active` (no I/O while active), `price_for`, `reserve` (one conditional UpdateItem),
+    the provider, then writes `settlement_operations` in the transaction that stores its messages (or calls
+    `release` when the call failed), then `emit_turn_metrics`. Periods are UTC calendar months and days.
+    """
+
     tenant_id: str
     request_id: str
     amount_micros: int
+    tokens: int = 0
+    month: str = ""  # yyyy-mm of the counter holding it
+    day: str = ""  # dd
+    month_spent_micros: int = 0  # settled spend of the month / day when it was made
+    day_spent_micros: int = 0
+
+
+# --- limits of a tenant, cached per container ---------------------------------------------------
+_cache: dict[str, tuple[str, float, TenantLimits]] = {}
+_cache_lock = threading.Lock()
+
+
+def tenant_limits(tenant: Tenant) -> TenantLimits:
+    """The tenant's LIMITS item, re-read when the profile's updated_at moves or after LIMITS_CACHE_SECONDS."""
+    now = time.monotonic()
+    with _cache_lock:
+        cached = _cache.get(tenant.id)
+    if cached and cached[0] == tenant.updated_at and now - cached[1] < LIMITS_CACHE_SECONDS:
+        return cached[2]
+    config = stores().usage.limits(tenant.id)
+    with _cache_lock:
+        _cache[tenant.id] = (tenant.updated_at, now, config)
+    return config
+
+
+def forget(tenant_id: str | None = None) -> None:
+    with _cache_lock:
+        if tenant_id is None:
+            _cache.clear()
+        else:
+            _cache.pop(tenant_id, None)
+
+
+# --- checks before the call ---------------------------------------------------------------------
+def _refusal(code: str, param: str, message: str, resets_at: datetime, now: datetime) -> LimitExceeded:
+    retry_after = max(1, int((resets_at - now).total_seconds()))
+    # OpenAI SDKs retry a 429 unless told not to; a used-up budget will not come back in seconds.
+    headers = {"x-should-retry": "false", "retry-after": str(retry_after)}
+    return LimitExceeded(message, param=param, code=code, headers=headers)
 
 
 def ensure_active(tenant: Tenant) -> None:
-    if not tenant.active:
-        raise TenantSuspended(
-            f"This tenant is suspended: {tenant.status_reason or 'no reason given'} (since {tenant.status_since}).",
-            code="tenant_suspended",
-        )
-
-
-def price_for(tenant: Tenant, model: str) -> ModelPrice | None:
-    return resolve_price(model)
-
-
-def turn_cost(price: ModelPrice | None, usage: Usage) -> int:
-    if price is None:
-        return 0
-    return cost_micros(
-        price,
-        input_tokens=usage.input_tokens,
-        cached_input_tokens=usage.cached_input_tokens,
-        output_tokens=usage.output_tokens,
+    """Refuse a suspended tenant; a suspension by a limit's alarm is answered naming it and its reset."""
+    if tenant.active:
+        return
+    for hold in tenant_limits(tenant).holds.values():
+        if hold.message == tenant.status_reason:
+            resets_at = datetime.fromisoformat(hold.resets_at.replace("Z", "+00:00"))
+            raise _refusal(hold.code, hold.param, f"This tenant is suspended: {hold.message}", resets_at, utc())
+    raise TenantSuspended(
+        f"This tenant is suspended: {tenant.status_reason or 'no reason given'} (since {tenant.status_since}).",
+        code="tenant_suspended",
     )
 
 
-def reserve(tenant: Tenant, request_id: str, amount_micros: int) -> Reservation:
-    return Reservation(tenant.id, request_id, amount_micros)
+def model_price(config: TenantLimits, model: str) -> ModelPrice | None:
+    """The tenant's price for `model` (operator overrides first); a tenant with a budget needs one."""
+    price = resolve_price(model, config.prices)
+    if price is None and config.effective.has_budget:
+        raise InvalidRequest(
+            f"Model '{model}' has no price in Atende's price table (version {PRICE_TABLE_VERSION}) and this "
+            "tenant has a spend budget, so it cannot be used. Choose a priced model or ask the operator to add "
+            "a price override for it.",
+            param="model",
+            code="model_not_priced",
+        )
+    return price
 
 
-def settlement_operations(reservation: Reservation, cost: int, usage: Usage, *, bot_id: str, model: str) -> list[dict]:
+def price_for(tenant: Tenant, model: str, *, strict: bool = True) -> ModelPrice | None:
+    """Before a call (`strict`): refuse an unpriced model for a budgeted tenant. After it: just the price."""
+    config = tenant_limits(tenant)
+    return model_price(config, model) if strict else resolve_price(model, config.prices)
+
+
+def turn_cost(price: ModelPrice | None, usage: Usage) -> int:
+    """Price x reported usage in micro-dollars (cached input at its own rate, rounded up once)."""
+    if price is None:
+        return 0
+    return cost_micros(price, **usage.counts())
+
+
+def caps_for(limits: Limits, amount: int, tokens: int) -> Caps:
+    """What each counter may hold before this reservation (negative: the request alone is too big)."""
+
+    def room(limit: int | None, need: int) -> int | None:
+        return None if limit is None else limit - need
+
+    return Caps(
+        month_micros=room(limits.monthly_budget_micros, amount),
+        day_micros=room(limits.daily_budget_micros, amount),
+        tokens=room(limits.monthly_token_quota, max(tokens, 1)),
+        requests=room(limits.monthly_request_quota, 1),
+    )
+
+
+def refusal_for(limits: Limits, counter: dict[str, Any], amount: int, tokens: int, moment: datetime) -> LimitExceeded:
+    """Which limit refused a reservation, from the counter as it was; the monthly ones are named first."""
+    _, dd = periods(moment)
+    month_at, day_at = month_reset(moment), day_reset(moment)
+    reset = f"It resets at {iso(month_at)}."
+    committed, day_committed = int(counter.get("committed", 0)), int(counter.get(f"dc_{dd}", 0))
+    tokens_held, requests = int(counter.get("committed_tokens", 0)), int(counter.get("requests", 0))
+    budget = limits.monthly_budget_micros
+    if budget is not None and committed + amount > budget:
+        return _refusal(
+            "monthly_budget_exceeded",
+            "monthly_budget_usd",
+            _budget_message("monthly", budget, committed, amount) + f" {reset}",
+            month_at,
+            moment,
+        )
+    quota = limits.monthly_token_quota
+    if quota is not None and tokens_held + max(tokens, 1) > quota:
+        message = f"The monthly token quota of {quota} tokens is used up ({tokens_held} used or held by calls in "
+        message += f"progress; this request may use up to {tokens}). {reset}"
+        return _refusal("monthly_token_quota_exceeded", "monthly_token_quota", message, month_at, moment)
+    quota = limits.monthly_request_quota
+    if quota is not None and requests + 1 > quota:
+        message = f"The monthly request quota of {quota} requests is used up. {reset}"
+        return _refusal("monthly_request_quota_exceeded", "monthly_request_quota", message, month_at, moment)
+    budget = limits.daily_budget_micros or 0
+    message = _budget_message("daily", budget, day_committed, amount) + f" It resets at {iso(day_at)}."
+    return _refusal("daily_budget_exceeded", "daily_budget_usd", message, day_at, moment)
+
+
+def _budget_message(period: str, budget: int, committed: int, amount: int) -> str:
+    if amount > budget:
+        return (
+            f"This request may cost up to {usd_text(amount)} USD, more than the whole {period} budget of "
+            f"{usd_text(budget)} USD; lower max_tokens or raise the budget."
+        )
+    return (
+        f"The {period} budget of {usd_text(budget)} USD is used up ({usd_text(committed)} USD spent or held by "
+        f"calls in progress; this request may cost up to {usd_text(amount)} USD)."
+    )
+
+
+def reserve(
+    tenant: Tenant,
+    request_id: str,
+    amount_micros: int,
+    *,
+    tokens: int = 0,
+    bot_id: str | None = None,
+    model: str | None = None,
+    now: float | None = None,
+) -> Reservation:
+    """Hold `amount_micros` (the call's worst case) and `tokens` against the tenant's limits: one UpdateItem.
+
+    Raises LimitExceeded naming the limit and when it resets. Expired reservations blocking the tenant are
+    swept on the spot, then the reservation is tried once more.
+    """
+    limits, moment = tenant_limits(tenant).effective, utc(now)
+    month, dd = periods(moment)
+    caps, store = caps_for(limits, amount_micros, tokens), stores().usage
+    swept = False
+    for attempt in range(4):
+        if any(room is not None and room < 0 for room in vars(caps).values()):
+            counter: dict[str, Any] = {}
+        else:
+            try:
+                figures = store.reserve(
+                    tenant.id,
+                    month,
+                    dd,
+                    request_id,
+                    amount=amount_micros,
+                    tokens=tokens,
+                    expires_at=int(moment.timestamp()) + RESERVATION_TTL_SECONDS,
+                    caps=caps,
+                )
+                return Reservation(
+                    tenant.id, request_id, amount_micros, tokens, month, dd, figures["spent"], figures["day_spent"]
+                )
+            except Refused as refused:
+                counter = refused.item
+                if f"r_{request_id}" in counter:
+                    raise Conflict(f"Request {request_id} already holds a reservation.", param="request_id") from None
+            except ClientError as error:  # a transaction holds the counter: DynamoDB asks us to retry
+                if error.response.get("Error", {}).get("Code") != "TransactionConflictException" or attempt == 3:
+                    raise
+                time.sleep(random.uniform(0.005, 0.03))  # noqa: S311 — jitter, not crypto
+                continue
+            if not swept and store.sweep(tenant.id, month, counter, moment.timestamp()):
+                swept = True
+                continue
+        store.count_refusal(tenant.id, f"{month}-{dd}", bot_id=bot_id, model=model)
+        raise refusal_for(limits, counter, amount_micros, tokens, moment)
+    raise AssertionError("unreachable")
+
+
+def settlement_operations(
+    reservation: Reservation, cost: int, usage: Usage, *, bot_id: str, model: str
+) -> list[dict[str, Any]]:
     """Transaction items that settle a reservation; written with the turn's messages in one transaction."""
-    return []
+    return stores().usage.settlement_operations(
+        reservation.tenant_id,
+        reservation.month,
+        reservation.day,
+        reservation.request_id,
+        reserved=reservation.amount_micros,
+        reserved_tokens=reservation.tokens,
+        cost=cost,
+        counts=usage.counts(),
+        bot_id=bot_id,
+        model=model,
+        price_version=PRICE_TABLE_VERSION,
+    )
 
 
 def release(reservation: Reservation) -> None:
     """Give back a reservation whose call failed before any usage was billed."""
+    r = reservation
+    stores().usage.release(r.tenant_id, r.month, r.day, r.request_id, amount=r.amount_micros, tokens=r.tokens)
 
 
 def price_version() -> str:
     return PRICE_TABLE_VERSION
+
+
+# --- metrics (EMF) ------------------------------------------------------------------------------
+def _print_record(record: dict[str, Any]) -> None:
+    print(json.dumps(record, separators=(",", ":")))  # Lambda ships EMF lines on stdout to CloudWatch
+
+
+_sink: MetricsSink = _print_record
+
+
+def set_metrics_sink(sink: MetricsSink | None) -> None:
+    """Where EMF records go: stdout on Lambda (the default); the local stack's alarm evaluator locally."""
+    global _sink  # one process-wide destination, set once by the local stack
+    _sink = sink or _print_record
+
+
+def _record(
+    *dimension_sets: dict[str, str],
+    counts: dict[str, int] | None = None,
+    milliseconds: dict[str, float] | None = None,
+    metadata: dict[str, Any] | None = None,
+) -> None:
+    """One EMF record built (and validated) by a per-call EphemeralMetrics: safe with handlers in threads."""
+    if is_metrics_disabled():
+        return
+    emf = EphemeralMetrics(namespace=METRICS_NAMESPACE, service="")  # no implicit `service` dimension
+    first, *more = dimension_sets
+    for name, label in first.items():
+        emf.add_dimension(name, label)
+    for extra in more:
+        emf.add_dimensions(**extra)
+    for name, count in (counts or {}).items():
+        emf.add_metric(name=name, unit=MetricUnit.Count, value=count)
+    for name, duration in (milliseconds or {}).items():
+        emf.add_metric(name=name, unit=MetricUnit.Milliseconds, value=duration)
+    for key, value in (metadata or {}).items():
+        if value is not None:
+            emf.add_metadata(key, value)
+    _sink(dict(emf.serialize_metric_set()))
+
+
+def emit_gauges(tenant_id: str, month_to_date_micros: int, day_to_date_micros: int) -> None:
+    """The spend gauges the tenant's alarms watch (Stage+Tenant) and the dashboard plots (Tenant)."""
+    _record(
+        {"Tenant": tenant_id},
+        {"Stage": get_settings().stage, "Tenant": tenant_id},
+        counts={"MonthToDateCostMicros": month_to_date_micros, "DayToDateCostMicros": day_to_date_micros},
+    )
+
+
+def emit_global_gauge(day_to_date_micros: int) -> None:
+    """All tenants' spend today, alone in its record with only `Stage`: what the global alarm matches."""
+    _record({"Stage": get_settings().stage}, counts={"GlobalDayToDateCostMicros": day_to_date_micros})
+
+
+def emit_turn_metrics(
+    tenant: Tenant | str,
+    bot_id: str | None = None,
+    model: str | None = None,
+    cost: int = 0,
+    usage: Usage | None = None,
+    *,
+    reservation: Reservation | None = None,
+    refused: bool = False,
+    requests: int = 1,
+    upstream_seconds: float | None = None,
+) -> None:
+    """A turn's counters (dimension Tenant; bot and model ride as properties, not dimensions).
+
+    Pass the turn's `reservation` to also emit the spend gauges (spend when it was reserved + this cost);
+    the limits function's schedule refreshes them every minute regardless. `refused=True` counts a turn a
+    limit (or moderation) refused; `requests=0` bills spend that is not a user request (a summary).
+    """
+    tenant_id = tenant if isinstance(tenant, str) else tenant.id
+    metadata = {"bot": bot_id, "model": model, "price_version": PRICE_TABLE_VERSION}
+    if refused:
+        _record({"Tenant": tenant_id}, counts={"Refused": 1}, metadata=metadata)
+        return
+    counts = (usage or Usage()).counts()
+    figures = {
+        "CostMicros": cost,
+        "InputTokens": counts["input_tokens"],
+        "CachedInputTokens": counts["cached_input_tokens"],
+        "OutputTokens": counts["output_tokens"],
+    }
+    if requests:
+        figures["Requests"] = requests
+    latency = {"UpstreamLatency": upstream_seconds * 1000} if upstream_seconds else None
+    _record({"Tenant": tenant_id}, counts=figures, milliseconds=latency, metadata=metadata)
+    if reservation is not None:
+        emit_gauges(tenant_id, reservation.month_spent_micros + cost, reservation.day_spent_micros + cost)
+
+
+def record_extra_spend(tenant: Tenant, cost: int, usage: Usage, *, bot_id: str, model: str) -> None:
+    """Bill a call made outside a turn's reservation (a conversation summary): one transaction, after the fact."""
+    month, dd = periods(utc())
+    operations = stores().usage.settlement_operations(
+        tenant.id,
+        month,
+        dd,
+        None,
+        reserved=0,
+        reserved_tokens=0,
+        cost=cost,
+        counts=usage.counts(),
+        bot_id=bot_id,
+        model=model,
+        price_version=PRICE_TABLE_VERSION,
+        requests=0,
+    )
+    stores().usage.transact(operations)
+    emit_turn_metrics(tenant, bot_id, model, cost, usage, requests=0)

@@ -101,8 +101,9 @@ def build_messages(
     *,
     system: str,
     history: Sequence[dict[str, Any]],
-    user_content: str | list[Any],
+    user_content: str | list[Any] | None = None,
     token_budget: int,
+    tail: Sequence[dict[str, Any]] | None = None,
 ) -> PromptPlan:
     """System message, the newest history that fits `token_budget`, and the user message.
 
@@ -113,8 +114,9 @@ def build_messages(
     history message is trimmed. An empty `system` sends no system message.
     """
     head: list[dict[str, Any]] = [{"role": "system", "content": system}] if system else []
-    user: dict[str, Any] = {"role": "user", "content": user_content}
-    fixed = REPLY_PRIMING_TOKENS + sum(count_message(m) for m in head) + count_message(user)
+    # `tail` replaces the single user message when a turn brings other messages (e.g. tool results).
+    new: list[dict[str, Any]] = list(tail) if tail is not None else [{"role": "user", "content": user_content}]
+    fixed = REPLY_PRIMING_TOKENS + sum(count_message(m) for m in head) + sum(count_message(m) for m in new)
 
     units = _units(history)
     trimmed: list[dict[str, Any]] = []
@@ -130,7 +132,7 @@ def build_messages(
         start += 1
 
     kept = [message for unit in units[start:] for message in unit]
-    messages = [*head, *kept, user]
+    messages = [*head, *kept, *new]
     return PromptPlan(messages=messages, trimmed=trimmed, prompt_tokens=total)  # per-message counts add up
 
 

@@ -22,6 +22,8 @@ class Settings(BaseModel):
     auth_cache_ttl_seconds: int = Field(default=60, ge=0, le=3600)
     default_knowledge_base_max_chars: int = 10_000
     default_retention_days: int = 30
+    bot_cache_seconds: float = Field(default=60, ge=0, le=600)
+    tenant_cache_seconds: float = Field(default=5, ge=0, le=60)
 
 
 _ENV = {
@@ -33,6 +35,8 @@ _ENV = {
     "limits_topic_arn": "LIMITS_TOPIC_ARN",
     "rest_api_id_parameter": "REST_API_ID_PARAMETER",
     "webhook_deadline_seconds": "WEBHOOK_DEADLINE_SECONDS",
+    "bot_cache_seconds": "BOT_CACHE_SECONDS",
+    "tenant_cache_seconds": "TENANT_CACHE_SECONDS",
     "auth_cache_ttl_seconds": "AUTH_CACHE_TTL_SECONDS",
 }
 

@@ -96,9 +96,12 @@ def _version_mismatch(current: Bot, expected: int, from_if_match: bool) -> None:
 
 
 def replace_bot(caller: Caller, bot_id: str, body: BotReplace, if_match: str | None) -> Bot:
+    if body.id is not None and body.id != bot_id:
+        raise InvalidRequest(f"id: the body names bot '{body.id}' but the path names '{bot_id}'.", param="id")
     current = get_bot(caller.tenant_id, bot_id)
     expected, from_if_match = expected_version(body.version, if_match)
-    return _write(caller, current, body.model_dump(exclude={"version"}), expected, from_if_match)
+    settings = body.model_dump(exclude={"version", "id", "created_at", "updated_at"})
+    return _write(caller, current, settings, expected, from_if_match)
 
 
 def patch_bot(caller: Caller, bot_id: str, body: BotPatch, if_match: str | None) -> Bot:

@@ -68,6 +68,11 @@ def delete_tenant(caller: Caller, tenant_id: str) -> dict:
     return {"id": tenant.id, "deleted": True, "keys_revoked": revoked, "items_removed": removed}
 
 
+FIRST_KEY_DEFAULTS = {"label": "first admin key", "scopes": ["admin", "chat", "moderate"]}
+
+
 def issue_admin_key(caller: Caller, tenant_id: str, body: KeyCreate) -> KeyCreated:
+    """A key for the tenant; what the operator leaves out is an admin key's (`{}` and no body alike)."""
     stores().tenants.require(tenant_id)
-    return issue_key(caller, tenant_id, body)
+    unset = {name: value for name, value in FIRST_KEY_DEFAULTS.items() if name not in body.model_fields_set}
+    return issue_key(caller, tenant_id, body.model_copy(update=unset))

@@ -6,7 +6,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import ConfigDict, Field, StringConstraints, field_validator
 
-from atende.models.common import Label, RequestModel, Slug
+from atende.models.common import ConfigBody, Label, Slug
 
 PromptName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")]
 ModelName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:/-]{0,127}$")]
@@ -27,7 +27,7 @@ MODERATION_CATEGORIES = (
 )
 
 
-class JsonSchemaFormat(RequestModel):
+class JsonSchemaFormat(ConfigBody):
     model_config = ConfigDict(extra="forbid", populate_by_name=True, serialize_by_alias=True)
 
     name: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")] = "response"
@@ -35,7 +35,7 @@ class JsonSchemaFormat(RequestModel):
     strict: bool = False
 
 
-class SamplingDefaults(RequestModel):
+class SamplingDefaults(ConfigBody):
     """OpenAI's sampling parameters, in OpenAI's ranges; None means the provider's default."""
 
     temperature: float | None = Field(default=None, ge=0, le=2)
@@ -46,12 +46,12 @@ class SamplingDefaults(RequestModel):
     response_format: Literal["text", "json"] | JsonSchemaFormat = "text"
 
 
-class HistorySettings(RequestModel):
+class HistorySettings(ConfigBody):
     max_history_tokens: int = Field(default=4_000, ge=0, le=200_000, description="History budget per turn.")
     summarize: bool = Field(default=False, description="Fold trimmed turns into a running summary.")
 
 
-class ModerationPolicy(RequestModel):
+class ModerationPolicy(ConfigBody):
     mode: Literal["off", "input", "output", "both"] = "off"
     thresholds: dict[str, float] = Field(
         default_factory=dict, description="Per-category score at or above which a text is refused."
@@ -65,15 +65,16 @@ class ModerationPolicy(RequestModel):
     @field_validator("thresholds")
     @classmethod
     def _known_categories(cls, value: dict[str, float]) -> dict[str, float]:
+        aliases = {c.replace("/", "_").replace("-", "_") for c in MODERATION_CATEGORIES}
         for category, score in value.items():
-            if category.replace("_", "/") not in MODERATION_CATEGORIES and category not in MODERATION_CATEGORIES:
+            if category not in MODERATION_CATEGORIES and category not in aliases:
                 raise ValueError(f"unknown moderation category '{category}'")
             if not 0 <= score <= 1:
                 raise ValueError(f"threshold for '{category}' must be between 0 and 1")
         return value
 
 
-class HandoffSettings(RequestModel):
+class HandoffSettings(ConfigBody):
     keywords: list[Annotated[str, StringConstraints(min_length=2, max_length=100)]] = Field(
         default_factory=list, max_length=100
     )
@@ -83,19 +84,19 @@ class HandoffSettings(RequestModel):
     message: Label = "Te comunico con una persona de nuestro equipo."
 
 
-class InstantAnswer(RequestModel):
+class InstantAnswer(ConfigBody):
     questions: list[Annotated[str, StringConstraints(min_length=2, max_length=500)]] = Field(
         min_length=1, max_length=20
     )
     answer: Annotated[str, StringConstraints(min_length=1, max_length=4_000)]
 
 
-class FallbackProvider(RequestModel):
+class FallbackProvider(ConfigBody):
     provider: Slug = Field(description="Name of a stored credential (PUT /v1/credentials/{provider}).")
     model: ModelName | None = Field(default=None, description="Model at that provider; the bot's model if omitted.")
 
 
-class BotSettings(RequestModel):
+class BotSettings(ConfigBody):
     """Everything an admin configures on a bot."""
 
     name: Label | None = None
@@ -130,10 +131,15 @@ class BotCreate(BotSettings):
 
 
 class BotReplace(BotSettings):
+    """A whole bot; what GET returned can be sent back as is (its read-only fields are ignored)."""
+
     version: int | None = Field(default=None, ge=1, description="The version you read; or send If-Match.")
+    id: str | None = Field(default=None, description="Read-only; must match the path when sent.")
+    created_at: str | None = Field(default=None, description="Read-only; ignored.")
+    updated_at: str | None = Field(default=None, description="Read-only; ignored.")
 
 
-class BotPatch(RequestModel):
+class BotPatch(ConfigBody):
     """A partial update: only the fields present change."""
 
     version: int | None = Field(default=None, ge=1)

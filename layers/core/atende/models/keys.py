@@ -6,12 +6,12 @@ from typing import Literal
 
 from pydantic import Field
 
-from atende.models.common import Label, RequestModel, ResponseModel
+from atende.models.common import ConfigBody, Label, ResponseModel
 
 TenantScope = Literal["chat", "moderate", "admin"]
 
 
-class KeyCreate(RequestModel):
+class KeyCreate(ConfigBody):
     label: Label = "unnamed"
     scopes: list[TenantScope] = Field(default=["chat", "moderate"], min_length=1, max_length=3)
     allow_query_param: bool = Field(

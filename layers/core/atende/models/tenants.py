@@ -6,25 +6,25 @@ from typing import Literal
 
 from pydantic import Field
 
-from atende.models.common import Label, RequestModel, ResponseModel, Slug
+from atende.models.common import ConfigBody, Label, ResponseModel, Slug
 
 TenantStatus = Literal["active", "suspended"]
 
 
-class TenantCreate(RequestModel):
+class TenantCreate(ConfigBody):
     id: Slug | None = Field(default=None, description="Slug; generated when omitted.")
     name: Label
     knowledge_base_max_chars: int = Field(default=10_000, ge=100, le=200_000)
     retention_days: int = Field(default=30, ge=1, le=3650, description="How long conversations are kept.")
 
 
-class TenantPatch(RequestModel):
+class TenantPatch(ConfigBody):
     name: Label | None = None
     knowledge_base_max_chars: int | None = Field(default=None, ge=100, le=200_000)
     retention_days: int | None = Field(default=None, ge=1, le=3650)
 
 
-class SuspendRequest(RequestModel):
+class SuspendRequest(ConfigBody):
     reason: Label = "suspended by the operator"
 
 

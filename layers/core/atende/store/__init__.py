@@ -12,6 +12,7 @@ from atende.store.bots import BotStore
 from atende.store.conversations import ConversationStore
 from atende.store.keys import KeyStore
 from atende.store.tenants import TenantStore
+from atende.store.usage import UsageStore
 
 
 @dataclass(frozen=True)
@@ -21,6 +22,7 @@ class Stores:
     keys: KeyStore
     audit: AuditStore
     conversations: ConversationStore
+    usage: UsageStore
 
 
 @cache
@@ -33,4 +35,5 @@ def stores() -> Stores:
         keys=KeyStore(table),
         audit=AuditStore(table),
         conversations=ConversationStore(table),
+        usage=UsageStore(table),
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import random
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from boto3.dynamodb.conditions import Key
@@ -27,11 +27,20 @@ def _sk(seq: int) -> str:
 
 @dataclass
 class History:
-    """The newest stored messages (oldest first) and the last sequence number seen."""
+    """The newest stored messages (oldest first), their sequence numbers, and the running summary."""
 
     messages: list[dict[str, Any]]
     last_seq: int
     summary: str | None = None
+    seqs: list[int] = field(default_factory=list)
+    summary_through: int = 0  # messages up to this sequence number are folded into the summary
+
+    def unsummarized(self) -> list[dict[str, Any]]:
+        return [m for m, seq in zip(self.messages, self.seqs, strict=True) if seq > self.summary_through]
+
+    def seqs_of(self, messages: list[dict[str, Any]]) -> list[int]:
+        ids = {id(m) for m in messages}
+        return [seq for m, seq in zip(self.messages, self.seqs, strict=True) if id(m) in ids]
 
 
 class ConversationStore(TableStore):
@@ -43,13 +52,15 @@ class ConversationStore(TableStore):
             Limit=limit + 1,
         )
         items = page.get("Items", [])
-        summary = None
+        summary, through = None, 0
         if items and items[0]["SK"] == "SUMMARY":
-            summary = None if is_expired(items[0]) else str(items[0].get("summary") or "") or None
+            if not is_expired(items[0]):
+                summary = str(items[0].get("summary") or "") or None
+                through = int(items[0].get("through_seq") or 0)
             items = items[1:]
-        last_seq = int(str(items[0]["SK"]).removeprefix("MSG#")) if items else 0
+        last_seq = _seq(items[0]) if items else 0
         live = [item for item in reversed(items[:limit]) if not is_expired(item)]
-        return History([_message(item) for item in live], last_seq, summary)
+        return History([_message(item) for item in live], last_seq, summary, [_seq(i) for i in live], through)
 
     def all_messages(self, tenant_id: str, bot_id: str, conversation_id: str) -> list[dict[str, Any]]:
         items = self.query_all(
@@ -113,17 +124,25 @@ class ConversationStore(TableStore):
         raise RuntimeError(f"could not append to conversation {conversation_id} after {MAX_APPEND_ATTEMPTS} tries")
 
     def save_summary(
-        self, tenant_id: str, bot_id: str, conversation_id: str, summary: str, retention_days: int
+        self, tenant_id: str, bot_id: str, conversation_id: str, summary: str, *, through_seq: int, retention_days: int
     ) -> None:
-        self.table.put_item(
-            Item={
-                "PK": conversation_pk(tenant_id, bot_id, conversation_id),
-                "SK": "SUMMARY",
-                "summary": summary,
-                "updated_at": utc_now(),
-                "expires_at": expires_at(retention_days),
-            }
-        )
+        """Replace the running summary, unless a concurrent turn already folded further."""
+        try:
+            self.table.put_item(
+                Item={
+                    "PK": conversation_pk(tenant_id, bot_id, conversation_id),
+                    "SK": "SUMMARY",
+                    "summary": summary,
+                    "through_seq": through_seq,
+                    "updated_at": utc_now(),
+                    "expires_at": expires_at(retention_days),
+                },
+                ConditionExpression="attribute_not_exists(through_seq) OR through_seq < :through",
+                ExpressionAttributeValues={":through": through_seq},
+            )
+        except ClientError as error:
+            if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
 
     def delete(self, tenant_id: str, bot_id: str, conversation_id: str) -> int:
         """Erase a conversation (right to erasure); returns how many items were removed."""
@@ -146,6 +165,10 @@ class ConversationStore(TableStore):
         )
         items = page.get("Items", [])
         return int(str(items[0]["SK"]).removeprefix("MSG#")) if items else 0
+
+
+def _seq(item: dict[str, Any]) -> int:
+    return int(str(item["SK"]).removeprefix("MSG#"))
 
 
 def _message(item: dict[str, Any], *, with_meta: bool = False) -> dict[str, Any]:

@@ -1,0 +1,191 @@
+"""Chat benchmarks: gateway overhead over the upstream, AWS calls per warm turn, and function init time."""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+TURNS = int(os.environ.get("BENCH_TURNS", "200"))
+INIT_RUNS = int(os.environ.get("BENCH_INIT_RUNS", "5"))
+
+
+@dataclass
+class AwsCalls:
+    """Counts and times every AWS API call made through atende's cached clients (botocore events)."""
+
+    counts: Counter[str] = field(default_factory=Counter)
+    seconds: float = 0.0
+    _started: dict[int, float] = field(default_factory=dict)
+
+    def attach(self, client: Any) -> None:
+        client.meta.events.register("before-call", self._before)
+        client.meta.events.register("after-call", self._after)
+
+    def _before(self, model: Any, **_: Any) -> None:
+        self._started[id(model)] = time.perf_counter()
+
+    def _after(self, model: Any, **_: Any) -> None:
+        self.counts[f"{model.service_model.service_name}.{model.name}"] += 1
+        self.seconds += time.perf_counter() - self._started.pop(id(model), time.perf_counter())
+
+    def reset(self) -> None:
+        self.counts.clear()
+        self.seconds = 0.0
+
+
+def percentiles(samples: list[float]) -> tuple[float, float, float]:
+    quantiles = statistics.quantiles(samples, n=100, method="inclusive")
+    return quantiles[49], quantiles[94], quantiles[98]
+
+
+def _timed(fn: Callable[[], Any]) -> float:
+    started = time.perf_counter()
+    fn()
+    return time.perf_counter() - started
+
+
+def overhead_and_round_trips() -> list[str]:
+    """Runs the chat function in-process (warm), against moto over HTTP and the fake upstream over HTTP."""
+    import openai
+    from atende import aws, providers
+
+    from devtools.apigw import ApiGatewayEmulator
+    from devtools.aws_local import EmbeddedAWS, apply_environ, provision
+    from devtools.fake_openai import FakeOpenAI
+    from tests.support import ApiClient, create_tenant
+
+    root = "atd_bench-root-key-000000000000000000000000000"
+    aws_server = EmbeddedAWS().start()
+    apply_environ(aws_server.environ())
+    apply_environ(provision({"Stage": "bench"}, root_key=root).shared_env)
+    os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
+    os.environ["POWERTOOLS_LOG_LEVEL"] = "WARNING"
+    upstream = FakeOpenAI().start()
+    api = ApiClient(ApiGatewayEmulator(stage="bench"))
+    tenant = create_tenant(api, root)
+    tenant.call(
+        "PUT", "/v1/credentials/openai", json_body={"api_key": "sk-bench-00000000", "base_url": upstream.base_url}
+    )
+    tenant.call(
+        "POST",
+        "/v1/bots",
+        json_body={
+            "id": "bench",
+            "rules": "Be brief.",
+            "knowledge_base": "Shipping takes 3 days.\n\nReturns within 30 days.",
+        },
+    )
+    key = tenant.new_key(["chat"])
+    body = {"message": "How long does shipping take?", "conversation_id": "bench-1"}
+
+    # Baseline: the same upstream called directly with the real SDK, the same prompt size.
+    client = openai.OpenAI(base_url=upstream.base_url, api_key="sk-bench-00000000", max_retries=0)
+    messages = [
+        {"role": "system", "content": "Be brief.\n\nShipping takes 3 days."},
+        {"role": "user", "content": body["message"]},
+    ]
+    for _ in range(20):
+        client.chat.completions.create(model="gpt-4o-mini", messages=messages)  # type: ignore[arg-type]
+    direct = [
+        _timed(lambda: client.chat.completions.create(model="gpt-4o-mini", messages=messages))  # type: ignore[arg-type]
+        for _ in range(TURNS)
+    ]
+
+    calls = AwsCalls()
+    for service in ("dynamodb", "secretsmanager"):
+        calls.attach(aws.client(service))
+    calls.attach(aws.table(os.environ["TABLE_NAME"]).meta.client)
+    upstream_time: list[float] = []
+    original = providers.chat_completion
+
+    def timed_completion(*args: Any, **kwargs: Any) -> Any:
+        started = time.perf_counter()
+        try:
+            return original(*args, **kwargs)
+        finally:
+            upstream_time.append(time.perf_counter() - started)
+
+    providers.chat_completion = timed_completion  # type: ignore[assignment]
+    for _ in range(20):  # warm every cache: authorizer, bot, tenant, credential, connection pools
+        assert api.call("POST", "/v1/bots/bench/chat", key=key, json_body=body).status == 200
+    totals, upstreams, aws_seconds = [], [], []
+    per_turn: list[Counter[str]] = []
+    for _ in range(TURNS):
+        calls.reset()
+        upstream_time.clear()
+        total = _timed(lambda: api.call("POST", "/v1/bots/bench/chat", key=key, json_body=body))
+        totals.append(total)
+        upstreams.append(upstream_time[0])
+        aws_seconds.append(calls.seconds)
+        per_turn.append(Counter(calls.counts))
+    providers.chat_completion = original  # type: ignore[assignment]
+    upstream.stop()
+    aws_server.stop()
+
+    added = [t - u for t, u in zip(totals, upstreams, strict=True)]
+    own = [a - s for a, s in zip(added, aws_seconds, strict=True)]
+    dynamo = statistics.median(sum(v for k, v in c.items() if k.startswith("dynamodb")) for c in per_turn)
+    secrets = max(sum(v for k, v in c.items() if k.startswith("secretsmanager")) for c in per_turn)
+    ops = Counter[str]()
+    for c in per_turn:
+        ops.update(c)
+    ms = lambda xs: " / ".join(f"{x * 1000:.1f}" for x in percentiles(xs))  # noqa: E731
+    return [
+        f"Warm chat turns: {TURNS} webhook turns on one conversation, the in-process emulator (authorizer + chat "
+        "function), moto over HTTP on loopback, the fake upstream over HTTP.",
+        "",
+        "| measure | p50 / p95 / p99 (ms) |",
+        "|---|---|",
+        f"| upstream called directly with the openai SDK | {ms(direct)} |",
+        f"| whole turn through Atende | {ms(totals)} |",
+        f"| upstream call inside the turn | {ms(upstreams)} |",
+        f"| **added by Atende** (turn − upstream) | {ms(added)} |",
+        f"| … of which AWS calls (moto on loopback) | {ms(aws_seconds)} |",
+        f"| … of which Atende's own code | {ms(own)} |",
+        "",
+        f"DynamoDB round trips per warm turn (median): **{dynamo:g}** (target ≤ 3); "
+        f"Secrets Manager calls on any warm turn: **{secrets}**.",
+        "",
+        "AWS operations over all measured turns: " + ", ".join(f"`{k}` × {v}" for k, v in sorted(ops.items())),
+    ]
+
+
+def _import_seconds(statement: str) -> float:
+    code = f"import time; t = time.perf_counter(); {statement}; print(time.perf_counter() - t)"
+    env = {**os.environ, "TABLE_NAME": "bench", "POWERTOOLS_TRACE_DISABLED": "true"}
+    runs = []
+    for _ in range(INIT_RUNS):
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
+        runs.append(float(out.stdout.strip().splitlines()[-1]))
+    return statistics.median(runs)
+
+
+def init_times() -> list[str]:
+    """Cold import of each function module (what a Lambda init pays before SnapStart) against its floor."""
+    load = "from devtools.functions import load_function; load_function('{}')"
+    floor_chat = _import_seconds("import openai, boto3")
+    floor_light = _import_seconds("import boto3")
+    rows = [
+        ("floor: `import openai, boto3`", floor_chat, None),
+        ("chat function init", _import_seconds(load.format("chat")), floor_chat),
+        ("moderate function init", _import_seconds(load.format("moderate")), floor_chat),
+        ("floor: `import boto3`", floor_light, None),
+        ("config function init", _import_seconds(load.format("config")), floor_light),
+        ("authorizer function init", _import_seconds(load.format("authorizer")), floor_light),
+    ]
+    lines = [
+        f"Cold init (median of {INIT_RUNS} fresh interpreters; includes the tokenizer load for chat):",
+        "",
+        "| module | seconds | × floor |",
+        "|---|---|---|",
+    ]
+    for name, seconds, floor in rows:
+        lines.append(f"| {name} | {seconds:.3f} | {'' if floor is None else f'{seconds / floor:.2f}'} |")
+    return lines

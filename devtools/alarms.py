@@ -1,0 +1,360 @@
+"""The local stack's CloudWatch: EMF from the functions in, the alarms in moto evaluated, SNS notifications out."""
+
+from __future__ import annotations
+
+import ast
+import json
+import operator
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import boto3
+from atende import limits
+
+from devtools.aws_local import ACCOUNT, REGION, TEMPLATE, Resolver, function_name
+from devtools.cfn_yaml import load_template
+from devtools.functions import FakeLambdaContext, load_function
+
+KEEP_SECONDS = 3600  # datapoints older than the longest alarm window are dropped
+_OPERATORS = {
+    "GreaterThanOrEqualToThreshold": operator.ge,
+    "GreaterThanThreshold": operator.gt,
+    "LessThanThreshold": operator.lt,
+    "LessThanOrEqualToThreshold": operator.le,
+}
+_MISSING = {"breaching": "ALARM", "notBreaching": "OK", "missing": "INSUFFICIENT_DATA"}
+_ACTIONS = {"ALARM": "AlarmActions", "OK": "OKActions", "INSUFFICIENT_DATA": "InsufficientDataActions"}
+_MATH = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv}
+
+
+@dataclass(frozen=True)
+class Datapoint:
+    namespace: str
+    name: str
+    dimensions: tuple[tuple[str, str], ...]  # sorted: CloudWatch matches the exact set
+    value: float
+    at: float
+    unit: str = "None"
+
+
+def datapoints(record: dict[str, Any]) -> list[Datapoint]:
+    """Every (metric, dimension set) value an EMF record carries, as CloudWatch would extract them."""
+    meta = record.get("_aws") or {}
+    at = float(meta.get("Timestamp", time.time() * 1000)) / 1000
+    found = []
+    for directive in meta.get("CloudWatchMetrics") or []:
+        for names in directive.get("Dimensions") or [[]]:
+            dimensions = tuple(sorted((name, str(record[name])) for name in names))
+            for metric in directive.get("Metrics") or []:
+                values = record.get(metric["Name"])
+                for value in values if isinstance(values, list) else [values]:
+                    if isinstance(value, int | float):
+                        unit = metric.get("Unit", "None")
+                        found.append(Datapoint(directive["Namespace"], metric["Name"], dimensions, value, at, unit))
+    return found
+
+
+def _statistic(values: list[float], stat: str) -> float:
+    if stat == "Maximum":
+        return max(values)
+    if stat == "Minimum":
+        return min(values)
+    if stat == "Sum":
+        return sum(values)
+    if stat == "SampleCount":
+        return float(len(values))
+    if stat == "Average":
+        return sum(values) / len(values)
+    raise ValueError(f"the local alarm evaluator does not compute {stat!r}")
+
+
+def _evaluate_math(expression: str, variables: dict[str, float | None]) -> float | None:
+    """Arithmetic over metric ids and numbers (e.g. 'spentMicros / 1000000'): all the template uses."""
+
+    def walk(node: ast.AST) -> float | None:
+        if isinstance(node, ast.Expression):
+            return walk(node.body)
+        if isinstance(node, ast.Constant) and isinstance(node.value, int | float):
+            return float(node.value)
+        if isinstance(node, ast.Name):
+            return variables.get(node.id)
+        if isinstance(node, ast.BinOp) and type(node.op) in _MATH:
+            left, right = walk(node.left), walk(node.right)
+            return None if left is None or right is None else _MATH[type(node.op)](left, right)
+        raise ValueError(f"the local alarm evaluator cannot compute {expression!r}")
+
+    return walk(ast.parse(expression, mode="eval"))
+
+
+class AlarmEvaluator:
+    """Evaluates the alarms in moto against captured metrics and delivers their actions, like CloudWatch.
+
+    Alarm actions are published to their SNS topic in moto (SQS subscribers receive them) and, for topics a
+    function subscribes to in template.yaml (the limits topic), delivered in-process to that function as
+    the SNS event Lambda would get. Functions with a Schedule event run before each evaluation.
+    """
+
+    def __init__(self, *, stage: str, parameters: dict[str, str] | None = None, interval: float = 10.0) -> None:
+        self.stage, self.interval = stage, interval
+        self.doc = load_template(TEMPLATE)
+        defaults = {name: str(spec.get("Default", "")) for name, spec in self.doc.get("Parameters", {}).items()}
+        self.parameters = {**defaults, **(parameters or {}), "Stage": stage}
+        self.states: dict[str, str] = {}
+        self.deliveries: list[dict[str, Any]] = []
+        self._points: list[Datapoint] = []
+        self._pending: list[Datapoint] = []
+        self._lock, self._evaluating = threading.Lock(), threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._modules: dict[str, Any] = {}
+
+    # --- wiring --------------------------------------------------------------------------------
+    def install(self) -> AlarmEvaluator:
+        """Capture the functions' EMF and create the template's own alarms (the global budget) in moto."""
+        limits.set_metrics_sink(self.ingest)
+        resolver = Resolver(self.parameters, self._topic_arns(), {})
+        for resource in self.doc["Resources"].values():
+            if resource["Type"] == "AWS::CloudWatch::Alarm":
+                props = resolver.resolve(resource["Properties"])
+                props["Threshold"] = float(props["Threshold"])
+                boto3.client("cloudwatch").put_metric_alarm(**props)
+        return self
+
+    def start(self) -> AlarmEvaluator:
+        self.install()
+        self._thread = threading.Thread(target=self._loop, name="atende-alarms", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread:
+            self._thread.join(timeout=5)
+        limits.set_metrics_sink(None)
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.interval):
+            try:
+                self.evaluate_once()
+            except Exception as error:  # noqa: BLE001 — keep evaluating; the next round may succeed
+                print(f"alarm evaluation failed: {error!r}", flush=True)
+
+    def ingest(self, record: dict[str, Any]) -> None:
+        """The metrics sink: what a function would print as an EMF line."""
+        points = datapoints(record)
+        with self._lock:
+            self._points.extend(points)
+            self._pending.extend(points)
+
+    def recorded(self, metric: str) -> list[Datapoint]:
+        """The datapoints captured for `metric` (all dimension sets), oldest first."""
+        with self._lock:
+            return [p for p in self._points if p.name == metric]
+
+    def _topic_arns(self) -> dict[str, str]:
+        """Logical topic name -> ARN of the topic moto holds for it."""
+        arns = [t["TopicArn"] for t in boto3.client("sns").list_topics().get("Topics", [])]
+        resolver = Resolver(self.parameters, {}, {})
+        found = {}
+        for logical, resource in self.doc["Resources"].items():
+            if resource["Type"] == "AWS::SNS::Topic":
+                name = resolver.resolve(resource["Properties"].get("TopicName"))
+                for arn in arns:
+                    if arn.endswith(f":{name}"):
+                        found[logical] = arn
+        return found
+
+    def _subscribers(self) -> dict[str, list[str]]:
+        """Topic ARN -> functions with an SNS event on it in template.yaml."""
+        arns, subscribers = self._topic_arns(), dict[str, list[str]]()
+        for resource in self.doc["Resources"].values():
+            if resource["Type"] != "AWS::Serverless::Function":
+                continue
+            for event in (resource["Properties"].get("Events") or {}).values():
+                topic = (event.get("Properties") or {}).get("Topic") or {}
+                if event.get("Type") == "SNS" and isinstance(topic, dict) and topic.get("Ref") in arns:
+                    subscribers.setdefault(arns[topic["Ref"]], []).append(function_name(resource))
+        return subscribers
+
+    def _invoke(self, name: str, event: dict[str, Any]) -> Any:
+        if name not in self._modules:
+            self._modules[name] = load_function(name, "alarms")
+        context = FakeLambdaContext(f"atende-{name}", str(uuid.uuid4()))
+        return self._modules[name].lambda_handler(event, context)
+
+    # --- evaluation ----------------------------------------------------------------------------
+    def run_schedules(self) -> None:
+        for resource in self.doc["Resources"].values():
+            events = (resource.get("Properties") or {}).get("Events") or {}
+            if resource["Type"] == "AWS::Serverless::Function" and any(
+                e.get("Type") == "Schedule" for e in events.values()
+            ):
+                event = {"source": "aws.events", "detail-type": "Scheduled Event", "detail": {}, "time": _now_iso()}
+                self._invoke(function_name(resource), event)
+
+    def evaluate_once(self, *, prefix: str | None = None, schedules: bool = True) -> list[dict[str, Any]]:
+        """One round: scheduled functions, then every alarm named `prefix*`; returns the state changes."""
+        with self._evaluating:
+            if schedules:
+                self.run_schedules()
+            now = time.time()
+            self._mirror(now)
+            cloudwatch, changes = boto3.client("cloudwatch"), []
+            pages = cloudwatch.get_paginator("describe_alarms").paginate(
+                AlarmNamePrefix=prefix or f"atende-{self.stage}-"
+            )
+            alarms = [alarm for page in pages for alarm in page.get("MetricAlarms", [])]
+            for alarm in alarms:
+                old = self.states.get(alarm["AlarmName"], "INSUFFICIENT_DATA")
+                value = self._alarm_value(alarm, now)
+                new = self._state(alarm, value, old)
+                if new == old:
+                    continue
+                self.states[alarm["AlarmName"]] = new
+                reason = f"Local evaluation: value {value} vs threshold {alarm.get('Threshold')}."
+                cloudwatch.set_alarm_state(AlarmName=alarm["AlarmName"], StateValue=new, StateReason=reason)
+                changes.append({"alarm": alarm["AlarmName"], "old": old, "new": new, "value": value})
+                if alarm.get("ActionsEnabled", True):
+                    self._notify(alarm, old, new, reason)
+            return changes
+
+    def _mirror(self, now: float) -> None:
+        """Copy new datapoints into moto's CloudWatch (so `get-metric-statistics` shows them) and prune old ones."""
+        with self._lock:
+            pending, self._pending = self._pending, []
+            self._points = [p for p in self._points if p.at > now - KEEP_SECONDS]
+        cloudwatch = boto3.client("cloudwatch")
+        for namespace in {p.namespace for p in pending}:
+            data = [
+                {
+                    "MetricName": p.name,
+                    "Dimensions": [{"Name": n, "Value": v} for n, v in p.dimensions],
+                    "Value": p.value,
+                    "Timestamp": datetime.fromtimestamp(p.at, UTC),
+                }
+                for p in pending
+                if p.namespace == namespace
+            ]
+            for start in range(0, len(data), 500):
+                cloudwatch.put_metric_data(Namespace=namespace, MetricData=data[start : start + 500])
+
+    def _stat(self, namespace: str, name: str, dimensions: list[dict[str, str]], stat: str, window: float) -> Any:
+        wanted = tuple(sorted((d["Name"], d["Value"]) for d in dimensions))
+        with self._lock:
+            values = [
+                p.value
+                for p in self._points
+                if p.namespace == namespace and p.name == name and p.dimensions == wanted and p.at > window
+            ]
+        return _statistic(values, stat) if values else None
+
+    def _alarm_value(self, alarm: dict[str, Any], now: float) -> float | None:
+        if not alarm.get("Metrics"):
+            window = now - alarm["Period"] * alarm.get("EvaluationPeriods", 1)
+            return self._stat(
+                alarm["Namespace"], alarm["MetricName"], alarm.get("Dimensions", []), alarm["Statistic"], window
+            )
+        values: dict[str, float | None] = {}
+        for query in alarm["Metrics"]:
+            if "MetricStat" in query:
+                stat, metric = query["MetricStat"], query["MetricStat"]["Metric"]
+                window = now - stat["Period"] * alarm.get("EvaluationPeriods", 1)
+                dimensions = metric.get("Dimensions", [])
+                values[query["Id"]] = self._stat(
+                    metric["Namespace"], metric["MetricName"], dimensions, stat["Stat"], window
+                )
+        result = next(q for q in alarm["Metrics"] if q.get("ReturnData", True))
+        return _evaluate_math(result["Expression"], values) if "Expression" in result else values[result["Id"]]
+
+    @staticmethod
+    def _state(alarm: dict[str, Any], value: float | None, current: str) -> str:
+        if value is None:
+            treat = alarm.get("TreatMissingData") or "missing"
+            return current if treat == "ignore" else _MISSING[treat]
+        return "ALARM" if _OPERATORS[alarm["ComparisonOperator"]](value, alarm["Threshold"]) else "OK"
+
+    def _notify(self, alarm: dict[str, Any], old: str, new: str, reason: str) -> None:
+        message = json.dumps(alarm_message(alarm, old, new, reason))
+        subject = f'{new}: "{alarm["AlarmName"]}" in US East (N. Virginia)'[:100]
+        subscribers, sns = self._subscribers(), boto3.client("sns")
+        for topic in alarm.get(_ACTIONS[new]) or []:
+            if ":sns:" not in topic:
+                continue
+            sns.publish(TopicArn=topic, Subject=subject, Message=message)
+            for name in subscribers.get(topic, []):
+                result = self._invoke(name, sns_event(topic, subject, message))
+                self.deliveries.append({"topic": topic, "function": name, "alarm": alarm["AlarmName"], "out": result})
+
+
+def _now_iso(moment: float | None = None) -> str:
+    return datetime.fromtimestamp(moment or time.time(), UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "+0000"
+
+
+def alarm_message(alarm: dict[str, Any], old: str, new: str, reason: str) -> dict[str, Any]:
+    """The JSON CloudWatch publishes to an alarm action's topic."""
+    trigger: dict[str, Any] = {
+        "Period": alarm.get("Period"),
+        "EvaluationPeriods": alarm.get("EvaluationPeriods", 1),
+        "DatapointsToAlarm": alarm.get("DatapointsToAlarm", 1),
+        "ComparisonOperator": alarm["ComparisonOperator"],
+        "Threshold": alarm["Threshold"],
+        "TreatMissingData": alarm.get("TreatMissingData", "missing"),
+        "EvaluateLowSampleCountPercentile": "",
+    }
+    if alarm.get("Metrics"):
+        trigger["Metrics"] = alarm["Metrics"]
+    else:
+        trigger.update(
+            MetricName=alarm["MetricName"],
+            Namespace=alarm["Namespace"],
+            StatisticType="Statistic",
+            Statistic=str(alarm.get("Statistic", "")).upper(),
+            Unit=alarm.get("Unit"),
+            Dimensions=[{"value": d["Value"], "name": d["Name"]} for d in alarm.get("Dimensions", [])],
+        )
+    return {
+        "AlarmName": alarm["AlarmName"],
+        "AlarmDescription": alarm.get("AlarmDescription"),
+        "AWSAccountId": ACCOUNT,
+        "AlarmConfigurationUpdatedTimestamp": _now_iso(),
+        "NewStateValue": new,
+        "NewStateReason": reason,
+        "StateChangeTime": _now_iso(),
+        "Region": "US East (N. Virginia)",
+        "AlarmArn": f"arn:aws:cloudwatch:{REGION}:{ACCOUNT}:alarm:{alarm['AlarmName']}",
+        "OldStateValue": old,
+        "OKActions": alarm.get("OKActions", []),
+        "AlarmActions": alarm.get("AlarmActions", []),
+        "InsufficientDataActions": alarm.get("InsufficientDataActions", []),
+        "Trigger": trigger,
+    }
+
+
+def sns_event(topic: str, subject: str, message: str) -> dict[str, Any]:
+    """The event Lambda receives from an SNS subscription."""
+    return {
+        "Records": [
+            {
+                "EventSource": "aws:sns",
+                "EventVersion": "1.0",
+                "EventSubscriptionArn": f"{topic}:{uuid.uuid4()}",
+                "Sns": {
+                    "Type": "Notification",
+                    "MessageId": str(uuid.uuid4()),
+                    "TopicArn": topic,
+                    "Subject": subject,
+                    "Message": message,
+                    "Timestamp": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z",
+                    "SignatureVersion": "1",
+                    "Signature": "LOCAL",
+                    "SigningCertUrl": f"https://sns.{REGION}.amazonaws.com/SimpleNotificationService-local.pem",
+                    "UnsubscribeUrl": f"https://sns.{REGION}.amazonaws.com/?Action=Unsubscribe",
+                    "MessageAttributes": {},
+                },
+            }
+        ]
+    }

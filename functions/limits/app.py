@@ -1,0 +1,29 @@
+"""Limits function: alarm notifications (SNS) suspend and resume tenants; a schedule sweeps and reports spend."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from atende import alarms
+from atende.models.limits import AlarmNotification
+from atende.observability import logger
+from aws_lambda_powertools.utilities.data_classes import SNSEvent
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import ValidationError
+
+
+@logger.inject_lambda_context(clear_state=True, log_event=False)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    if event.get("source") == "aws.events":  # the Sweep schedule (EventBridge "Scheduled Event")
+        return alarms.tick()
+    handled = []
+    for record in SNSEvent(event).records:
+        try:
+            note = AlarmNotification.model_validate_json(record.sns.message)
+        except ValidationError:
+            # Not an alarm (a test publish, say): retrying would not make it one.
+            logger.warning("not a CloudWatch alarm message", extra={"message_id": record.sns.message_id})
+            continue
+        changed = alarms.handle_notification(note)
+        handled.append({"alarm": note.AlarmName, "state": note.NewStateValue, "tenants": changed})
+    return {"handled": handled}

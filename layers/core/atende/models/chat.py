@@ -1,0 +1,142 @@
+"""Chat request models: the OpenAI-compatible body and the flat webhook body no-code tools send."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+
+from atende.models.bots import ModelName, PromptName
+from atende.models.common import RequestModel
+
+MAX_MESSAGE_CHARS = 32_000
+ConversationId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:@+=-]{0,127}$")]
+Role = Literal["system", "developer", "user", "assistant", "tool"]
+
+
+class ChatMessage(BaseModel):
+    """One message in OpenAI's shape: content is text, content parts (text, image_url) or null."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    role: Role
+    content: str | list[dict[str, Any]] | None = None
+    name: str | None = Field(default=None, max_length=64)
+    tool_calls: list[dict[str, Any]] | None = None
+    tool_call_id: str | None = Field(default=None, max_length=128)
+    refusal: str | None = None
+
+    @field_validator("content")
+    @classmethod
+    def _parts(cls, value: str | list[dict[str, Any]] | None) -> str | list[dict[str, Any]] | None:
+        if isinstance(value, str) and len(value) > MAX_MESSAGE_CHARS:
+            raise ValueError(f"at most {MAX_MESSAGE_CHARS} characters")
+        if isinstance(value, list):
+            for part in value:
+                if part.get("type") not in ("text", "image_url", "input_audio", "file", "refusal"):
+                    raise ValueError(f"unknown content part type {part.get('type')!r}")
+        return value
+
+    def openai(self) -> dict[str, Any]:
+        return self.model_dump(exclude_none=True)
+
+
+class SamplingOverrides(BaseModel):
+    """Per-call parameters in OpenAI's ranges; numbers and booleans sent as strings are accepted."""
+
+    model: ModelName | None = None
+    temperature: float | None = Field(default=None, ge=0, le=2)
+    top_p: float | None = Field(default=None, ge=0, le=1)
+    frequency_penalty: float | None = Field(default=None, ge=-2, le=2)
+    presence_penalty: float | None = Field(default=None, ge=-2, le=2)
+    max_tokens: int | None = Field(default=None, ge=1, le=128_000)
+    n: int | None = Field(default=None, ge=1, le=8)
+    conversation_id: ConversationId | None = None
+    prompts: list[PromptName] | None = Field(default=None, max_length=20)
+    use_history: bool = True
+
+    @field_validator("prompts", mode="before")
+    @classmethod
+    def _comma_list(cls, value: Any) -> Any:
+        """'ventas, breve' from a template variable is a list of two prompt names."""
+        if isinstance(value, str):
+            return [name.strip() for name in value.split(",") if name.strip()]
+        return value
+
+
+class WebhookChatRequest(SamplingOverrides):
+    """POST /v1/bots/{bot}/chat: flat JSON that Weni, Typebot, n8n, Zapier or Make can build from variables."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    message: str = Field(min_length=1, max_length=MAX_MESSAGE_CHARS)
+    history: list[ChatMessage] | None = Field(default=None, max_length=500)
+    system: str | None = Field(default=None, max_length=20_000)
+    response_format: Literal["text", "json", "json_object"] | dict[str, Any] | None = None
+    return_history: bool = Field(default=False, description="Include the updated history in the answer.")
+    raw: bool = Field(default=False, description="Include the provider's raw JSON in the answer.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _blank_is_absent(cls, data: Any) -> Any:
+        """Templating tools send "" for an empty variable: treat it as not sent (except the message)."""
+        if isinstance(data, dict):
+            return {k: v for k, v in data.items() if not (k != "message" and isinstance(v, str) and v.strip() == "")}
+        return data
+
+    @field_validator("message")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must not be blank")
+        return value
+
+    @field_validator("history", mode="before")
+    @classmethod
+    def _json_string(cls, value: Any) -> Any:
+        """Tools that can only send strings send the history as a JSON string holding an array."""
+        if isinstance(value, str):
+            try:
+                value = json.loads(value)
+            except json.JSONDecodeError as error:
+                raise ValueError(f"not a JSON array ({error.msg})") from error
+        if value is not None and not isinstance(value, list):
+            raise ValueError("must be a list of messages (or a string holding a JSON array)")
+        return value
+
+    @field_validator("response_format", mode="before")
+    @classmethod
+    def _schema_string(cls, value: Any) -> Any:
+        if isinstance(value, str) and value.strip().startswith("{"):
+            try:
+                return json.loads(value)
+            except json.JSONDecodeError as error:
+                raise ValueError(f"not valid JSON ({error.msg})") from error
+        return value
+
+
+class ChatCompletionRequest(SamplingOverrides):
+    """POST /v1/chat/completions in OpenAI's wire format; `model` is `bot:<id>` or a model name.
+
+    Fields Atende does not know are passed through to the provider unchanged.
+    """
+
+    model_config = ConfigDict(extra="allow")
+
+    model: Annotated[str, StringConstraints(min_length=1, max_length=128)]  # type: ignore[assignment]
+    messages: list[ChatMessage] = Field(min_length=1, max_length=500)
+    max_completion_tokens: int | None = Field(default=None, ge=1, le=128_000)
+    response_format: dict[str, Any] | None = None
+    tools: list[dict[str, Any]] | None = Field(default=None, max_length=128)
+    tool_choice: str | dict[str, Any] | None = None
+    stream: bool = False
+    stream_options: dict[str, Any] | None = None
+
+    def passthrough(self) -> dict[str, Any]:
+        """Provider parameters Atende does not interpret (seed, stop, user, logprobs, …)."""
+        return dict(self.model_extra or {})
+
+
+class ConversationQuery(RequestModel):
+    limit: int = Field(default=100, ge=1, le=1000)

@@ -1,0 +1,116 @@
+"""Budget reservations under concurrency: 50 turns at once never spend past a budget that covers about 10."""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+
+import pytest
+from atende import limits
+from atende.errors import LimitExceeded
+from atende.store import stores
+from atende.store.conversations import conversation_pk
+
+from tests.support import TenantHandle
+
+TURNS = 50
+BUDGET_MICROS = 1_000_000  # 1 USD
+WORST_CASE_MICROS = 100_000  # each turn may cost up to 0.10 USD: the budget covers 10 of them
+
+
+@dataclass
+class Outcome:
+    billed: list[int] = field(default_factory=list)
+    refused: list[LimitExceeded] = field(default_factory=list)
+    errors: list[BaseException] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+def run_turns(handle: TenantHandle, cost_of: list[int]) -> Outcome:
+    """Each thread runs a turn's billing steps: reserve, 'call the model', settle with its messages, or release."""
+    tenant, outcome = stores().tenants.require(handle.id), Outcome()
+    barrier = threading.Barrier(len(cost_of))
+
+    def turn(i: int) -> None:
+        usage = limits.Usage(input_tokens=400, cached_input_tokens=100, output_tokens=200)
+        try:
+            barrier.wait()
+            reservation = limits.reserve(tenant, f"req-{uuid.uuid4().hex}", WORST_CASE_MICROS, tokens=800)
+        except LimitExceeded as refused:
+            with outcome.lock:
+                outcome.refused.append(refused)
+            return
+        except BaseException as error:
+            with outcome.lock:
+                outcome.errors.append(error)
+            return
+        try:
+            time.sleep(random.uniform(0, 0.02))  # the upstream call
+            cost = cost_of[i]
+            message = {
+                "Put": {
+                    "TableName": stores().usage.name,
+                    "Item": {"PK": conversation_pk(handle.id, "shop", f"c{i}"), "SK": "MSG#0000000001", "n": i},
+                    "ConditionExpression": "attribute_not_exists(PK)",
+                }
+            }
+            operations = limits.settlement_operations(reservation, cost, usage, bot_id="shop", model="gpt-4o")
+            stores().usage.transact([message, *operations])
+            with outcome.lock:
+                outcome.billed.append(cost)
+        except BaseException as error:
+            limits.release(reservation)
+            with outcome.lock:
+                outcome.errors.append(error)
+
+    threads = [threading.Thread(target=turn, args=(i,)) for i in range(len(cost_of))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    return outcome
+
+
+def month_counter(handle: TenantHandle) -> dict:
+    month, _ = limits.periods(limits.utc())
+    return stores().usage.month_counter(handle.id, month)
+
+
+@pytest.fixture
+def budgeted(tenant: TenantHandle) -> TenantHandle:
+    answer = tenant.call("PUT", "/v1/limits", json_body={"monthly_budget_usd": BUDGET_MICROS / 1_000_000})
+    assert answer.status == 200, answer.text
+    return tenant
+
+
+def test_fifty_concurrent_worst_case_turns_bill_exactly_the_budget(budgeted: TenantHandle) -> None:
+    outcome = run_turns(budgeted, [WORST_CASE_MICROS] * TURNS)
+
+    assert outcome.errors == []
+    assert len(outcome.billed) == 10 and len(outcome.refused) == 40
+    assert sum(outcome.billed) == BUDGET_MICROS
+    for refused in outcome.refused:
+        assert refused.code == "monthly_budget_exceeded" and refused.param == "monthly_budget_usd"
+        assert "monthly budget of 1.00 USD" in refused.message and "resets at" in refused.message
+    counter = month_counter(budgeted)
+    assert int(counter["spent"]) == sum(outcome.billed) == int(counter["committed"])
+    assert not [name for name in counter if name.startswith("r_")], "every reservation was settled"
+    usage = budgeted.call("GET", "/v1/usage").json
+    assert (usage["spend_micros"], usage["requests"], usage["refused"]) == (BUDGET_MICROS, 10, 40)
+
+
+def test_turns_cheaper_than_their_worst_case_never_overshoot_either(budgeted: TenantHandle) -> None:
+    costs = [random.randint(20_000, WORST_CASE_MICROS) for _ in range(TURNS)]
+    outcome = run_turns(budgeted, costs)
+
+    assert outcome.errors == []
+    assert len(outcome.billed) + len(outcome.refused) == TURNS
+    assert len(outcome.billed) >= 10, "freed budget goes to later turns"
+    assert sum(outcome.billed) <= BUDGET_MICROS
+    assert all(r.code == "monthly_budget_exceeded" for r in outcome.refused)
+    counter = month_counter(budgeted)
+    assert int(counter["spent"]) == sum(outcome.billed) == int(counter["committed"])
+    assert budgeted.call("GET", "/v1/usage").json["spend_micros"] == sum(outcome.billed)
