@@ -122,9 +122,9 @@ def test_rate_limits_become_a_usage_plan_bound_to_the_tenant_key(tenant: TenantH
     assert plan_id not in [p["id"] for p in gateway.get_usage_plans()["items"]]
 
 
-def test_a_deleted_tenant_leaves_no_alarm_plan_or_key_behind(tenant: TenantHandle) -> None:
+def test_a_deleted_tenant_leaves_no_alarm_plan_or_key_behind(tenant: TenantHandle, root_key: str) -> None:
     put_limits(tenant, monthly_budget_usd=3, rate_limit_rps=2)
-    alarms.delete_tenant_resources(tenant.id)
+    assert tenant.api.call("DELETE", f"/v1/admin/tenants/{tenant.id}", key=root_key).status == 200
     prefix = f"atende-test-tenant-{tenant.id}-"
     assert boto3.client("cloudwatch").describe_alarms(AlarmNamePrefix=prefix)["MetricAlarms"] == []
     names = [k["name"] for k in boto3.client("apigateway").get_api_keys()["items"]]

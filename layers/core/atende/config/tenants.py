@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets as random
 
-from atende import secrets
+from atende import alarms, secrets
 from atende.auth import Caller
 from atende.config.keys import issue_key
 from atende.models.common import utc_now
@@ -62,6 +62,7 @@ def delete_tenant(caller: Caller, tenant_id: str) -> dict:
     store = stores()
     tenant = store.tenants.require(tenant_id)
     revoked = store.keys.revoke_all(tenant_id)
+    alarms.delete_tenant_resources(tenant_id)  # alarms, usage plan and API Gateway key, before the LIMITS item goes
     for credential in secrets.list_credentials(tenant_id):
         secrets.delete_credential(tenant_id, credential.provider)
     removed = store.tenants.delete_items(tenant_id)
