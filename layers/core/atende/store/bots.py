@@ -6,11 +6,10 @@ import json
 from typing import Any
 
 from boto3.dynamodb.conditions import Key
-from botocore.exceptions import ClientError
 
 from atende.errors import Conflict, NotFound
 from atende.models.bots import Bot
-from atende.store.table import AuditEntry, TableStore, tenant_pk, transaction_cancel_reasons
+from atende.store.table import AuditEntry, TableStore, tenant_pk
 
 
 def bot_key(tenant_id: str, bot_id: str) -> dict[str, str]:
@@ -38,12 +37,9 @@ class BotStore(TableStore):
                 "ConditionExpression": "attribute_not_exists(PK)",
             }
         }
-        try:
-            self.transact([put], audit)
-        except ClientError as error:
-            if "ConditionalCheckFailed" in transaction_cancel_reasons(error):
-                raise Conflict(f"Bot '{bot.id}' already exists.", param="id", code="bot_exists") from error
-            raise
+        self.transact(
+            [put], audit, on_condition_failed=Conflict(f"Bot '{bot.id}' already exists.", param="id", code="bot_exists")
+        )
         return bot
 
     def replace(self, tenant_id: str, bot: Bot, expected_version: int, audit: AuditEntry) -> Bot:
@@ -56,17 +52,16 @@ class BotStore(TableStore):
                 "ExpressionAttributeValues": {":expected": expected_version},
             }
         }
-        try:
-            self.transact([put], audit)
-        except ClientError as error:
-            if "ConditionalCheckFailed" in transaction_cancel_reasons(error):
-                raise Conflict(
-                    f"Bot '{bot.id}' was changed by someone else (you sent version {expected_version}). "
-                    "Read it again and reapply your change.",
-                    param="version",
-                    code="version_conflict",
-                ) from error
-            raise
+        self.transact(
+            [put],
+            audit,
+            on_condition_failed=Conflict(
+                f"Bot '{bot.id}' was changed by someone else (you sent version {expected_version}). "
+                "Read it again and reapply your change.",
+                param="version",
+                code="version_conflict",
+            ),
+        )
         return bot
 
     def delete(self, tenant_id: str, bot_id: str, audit: AuditEntry) -> None:
@@ -77,12 +72,7 @@ class BotStore(TableStore):
                 "ConditionExpression": "attribute_exists(PK)",
             }
         }
-        try:
-            self.transact([delete], audit)
-        except ClientError as error:
-            if "ConditionalCheckFailed" in transaction_cancel_reasons(error):
-                raise NotFound(f"No bot '{bot_id}'.", param="bot") from error
-            raise
+        self.transact([delete], audit, on_condition_failed=NotFound(f"No bot '{bot_id}'.", param="bot"))
 
 
 def _item(tenant_id: str, bot: Bot) -> dict[str, Any]:

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from boto3.dynamodb.conditions import Attr, Key
-from botocore.exceptions import ClientError
 
 from atende.errors import NotFound
 from atende.models.common import utc_now
 from atende.models.keys import KeyInfo
-from atende.store.table import AuditEntry, TableStore, tenant_pk, transaction_cancel_reasons
+from atende.store.table import AuditEntry, TableStore, tenant_pk
 
 
 def _key(key_hash: str) -> dict[str, str]:
@@ -61,12 +60,7 @@ class KeyStore(TableStore):
                 "ExpressionAttributeValues": {":now": utc_now(), ":tenant": tenant_id},
             }
         }
-        try:
-            self.transact([update], audit)
-        except ClientError as error:
-            if "ConditionalCheckFailed" in transaction_cancel_reasons(error):
-                raise NotFound(f"No API key '{key_id}'.", param="key_id") from error
-            raise
+        self.transact([update], audit, on_condition_failed=NotFound(f"No API key '{key_id}'.", param="key_id"))
         info = self.get_by_hash(key_hash)
         assert info is not None
         return info

@@ -74,12 +74,26 @@ class TableStore:
         self.table = table
         self.name = table.name
 
-    def transact(self, operations: list[dict[str, Any]], audit: AuditEntry | None = None) -> None:
-        """Write every operation and the audit entry atomically (the resource client marshals Python types)."""
+    def transact(
+        self,
+        operations: list[dict[str, Any]],
+        audit: AuditEntry | None = None,
+        *,
+        on_condition_failed: Exception | None = None,
+    ) -> None:
+        """Write every operation and the audit entry atomically (the resource client marshals Python types).
+
+        When a condition of the operations fails and `on_condition_failed` is given, that error is raised instead.
+        """
         items = list(operations)
         if audit is not None:
             items.append({"Put": {"TableName": self.name, "Item": audit.item()}})
-        self.table.meta.client.transact_write_items(TransactItems=items)
+        try:
+            self.table.meta.client.transact_write_items(TransactItems=items)
+        except ClientError as error:
+            if on_condition_failed is not None and "ConditionalCheckFailed" in transaction_cancel_reasons(error):
+                raise on_condition_failed from error
+            raise
 
     def query_all(self, **kwargs: Any) -> list[dict[str, Any]]:
         items: list[dict[str, Any]] = []

@@ -5,12 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from boto3.dynamodb.conditions import Key
-from botocore.exceptions import ClientError
 
 from atende.errors import Conflict, NotFound
 from atende.models.common import utc_now
 from atende.models.tenants import Tenant
-from atende.store.table import AuditEntry, TableStore, tenant_pk, transaction_cancel_reasons
+from atende.store.table import AuditEntry, TableStore, tenant_pk
 
 PROFILE = "PROFILE"
 _FIELDS = ("name", "status", "status_reason", "status_since", "knowledge_base_max_chars", "retention_days")
@@ -26,15 +25,11 @@ class TenantStore(TableStore):
             "GSI1SK": tenant.id,
             **tenant.model_dump(),
         }
-        try:
-            self.transact(
-                [{"Put": {"TableName": self.name, "Item": item, "ConditionExpression": "attribute_not_exists(PK)"}}],
-                audit,
-            )
-        except ClientError as error:
-            if "ConditionalCheckFailed" in transaction_cancel_reasons(error):
-                raise Conflict(f"Tenant '{tenant.id}' already exists.", param="id", code="tenant_exists") from error
-            raise
+        self.transact(
+            [{"Put": {"TableName": self.name, "Item": item, "ConditionExpression": "attribute_not_exists(PK)"}}],
+            audit,
+            on_condition_failed=Conflict(f"Tenant '{tenant.id}' already exists.", param="id", code="tenant_exists"),
+        )
         return tenant
 
     def get(self, tenant_id: str, *, consistent: bool = False) -> Tenant | None:
@@ -69,12 +64,7 @@ class TenantStore(TableStore):
                 "ExpressionAttributeValues": values,
             }
         }
-        try:
-            self.transact([update], audit)
-        except ClientError as error:
-            if "ConditionalCheckFailed" in transaction_cancel_reasons(error):
-                raise NotFound(f"No tenant '{tenant_id}'.", param="tenant") from error
-            raise
+        self.transact([update], audit, on_condition_failed=NotFound(f"No tenant '{tenant_id}'.", param="tenant"))
         return self.require(tenant_id)
 
     def delete_profile(self, tenant_id: str, audit: AuditEntry) -> None:
