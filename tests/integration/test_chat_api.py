@@ -144,7 +144,7 @@ def test_bad_webhook_input_is_a_4xx_naming_the_field_and_stores_nothing(
 
 def test_oversized_message_and_unknown_bot_are_refused(setup: ChatSetup) -> None:
     huge = setup.chat({"message": "x" * 1_000_000})
-    assert huge.status == 413 and huge.error["param"] == "body"
+    assert huge.status == 413 and huge.error["param"] == "message"
     unknown = setup.chat({"message": "hola"}, bot="ghost")
     assert unknown.status == 404 and unknown.error["param"] == "bot"
     assert setup.chat_requests() == []
@@ -208,6 +208,8 @@ def test_idempotency_key_answers_once_and_bills_once(setup: ChatSetup) -> None:
     assert len(setup.chat_requests()) == 1
     stored = setup.tenant.api.call("GET", "/v1/bots/shop/conversations/c-idem", key=setup.key).json
     assert stored["count"] == 2
+    usage = setup.tenant.call("GET", "/v1/usage").json
+    assert usage["requests"] == 1 and usage["output_tokens"] == first.json["usage"]["completion_tokens"], "billed once"
     reused = setup.chat({**body, "message": "otra cosa"}, headers={"Idempotency-Key": "retry-1"})
     assert reused.status == 400 and reused.error["param"] == "Idempotency-Key"
 

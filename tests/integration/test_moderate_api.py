@@ -172,7 +172,7 @@ def test_bad_input_is_a_400_naming_input(
 
 def test_a_1_mb_string_is_refused_before_parsing(tenant: TenantHandle, key: str, upstream: FakeOpenAI) -> None:
     answer = _post(tenant, key, "/v1/moderate", {"input": "a" * 1_000_000})
-    assert answer.status == 413 and answer.error["code"] == "payload_too_large"
+    assert answer.status == 413 and answer.error["code"] == "payload_too_large" and answer.error["param"] == "input"
     assert _moderation_calls(upstream) == []
 
 

@@ -22,7 +22,8 @@ from atende.auth import Caller
 from atende.errors import AtendeError, InvalidRequest, NotFound, PayloadTooLarge, UnsupportedMediaType
 from atende.observability import logger
 
-MAX_BODY_BYTES = 256 * 1024  # generous for a chat turn; a 1 MB message is refused before parsing
+MAX_BODY_BYTES = 256 * 1024  # generous for a chat turn; a 1 MB message is refused before validation
+MAX_INSPECTED_BYTES = 4 * 1024 * 1024  # up to this size, a refused body is parsed to name the field at fault
 _BODY_METHODS = {"POST", "PUT", "PATCH"}
 _SOURCES = {"body", "query", "path", "header", "cookie", "form", "file"}
 _NOT_AN_OBJECT = "The request body must be a JSON object."
@@ -89,7 +90,7 @@ def _refuse_malformed_body(app: ApiGatewayResolver) -> Response | None:
     body = event.body or ""
     size = len(body) * 3 // 4 if event.is_base64_encoded else len(body.encode("utf-8", "surrogatepass"))
     if size > MAX_BODY_BYTES:
-        return error_response(PayloadTooLarge(f"The request body is over {MAX_BODY_BYTES // 1024} KB.", param="body"))
+        return error_response(_too_large(body if size <= MAX_INSPECTED_BYTES and not event.is_base64_encoded else ""))
     try:
         parsed = event.json_body  # parsed once here, cached for validation
     except UnicodeDecodeError:
@@ -107,6 +108,21 @@ def _refuse_malformed_body(app: ApiGatewayResolver) -> Response | None:
         # Every Atende body is an object; Powertools would otherwise take `[{...}]` as its first element.
         return error_response(InvalidRequest(_NOT_AN_OBJECT, param="body", code="invalid_body"))
     return None
+
+
+def _too_large(body: str) -> PayloadTooLarge:
+    """413 naming the field that made the body too large, when the body is a JSON object we can still read."""
+    limit = f"The request body is over {MAX_BODY_BYTES // 1024} KB"
+    try:
+        parsed = json.loads(body) if body else None
+    except ValueError:
+        parsed = None
+    if not isinstance(parsed, dict) or not parsed:
+        return PayloadTooLarge(f"{limit}.", param="body")
+    field = max(parsed, key=lambda name: len(json.dumps(parsed[name], ensure_ascii=False)))
+    length = len(parsed[field]) if isinstance(parsed[field], str | list) else None
+    detail = f" ({length:,} {'characters' if isinstance(parsed[field], str) else 'items'})" if length else ""
+    return PayloadTooLarge(f"{field}: too large{detail}. {limit}.", param=field)
 
 
 class _BodyCheckedValidation(OpenAPIRequestValidationMiddleware):
