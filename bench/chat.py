@@ -51,6 +51,10 @@ def _timed(fn: Callable[[], Any]) -> float:
     return time.perf_counter() - started
 
 
+def ms(samples: list[float]) -> str:
+    return " / ".join(f"{x * 1000:.1f}" for x in percentiles(samples))
+
+
 def overhead_and_round_trips() -> list[str]:
     """Runs the chat function in-process (warm), against moto over HTTP and the fake upstream over HTTP."""
     import openai
@@ -112,46 +116,61 @@ def overhead_and_round_trips() -> list[str]:
         finally:
             upstream_time.append(time.perf_counter() - started)
 
+    def measure(path: str) -> tuple[list[float], list[float], list[float], list[Counter[str]]]:
+        for _ in range(20):  # warm every cache: authorizer, bot, tenant, limits, credential, connection pools
+            assert api.call("POST", path, key=key, json_body=body).status == 200
+        totals, upstreams, aws_seconds, per_turn = [], [], [], []
+        for _ in range(TURNS):
+            calls.reset()
+            upstream_time.clear()
+            totals.append(_timed(lambda: api.call("POST", path, key=key, json_body=body)))
+            upstreams.append(upstream_time[0])
+            aws_seconds.append(calls.seconds)
+            per_turn.append(Counter(calls.counts))
+        return totals, upstreams, aws_seconds, per_turn
+
     providers.chat_completion = timed_completion  # type: ignore[assignment]
-    for _ in range(20):  # warm every cache: authorizer, bot, tenant, credential, connection pools
-        assert api.call("POST", "/v1/bots/bench/chat", key=key, json_body=body).status == 200
-    totals, upstreams, aws_seconds = [], [], []
-    per_turn: list[Counter[str]] = []
-    for _ in range(TURNS):
-        calls.reset()
-        upstream_time.clear()
-        total = _timed(lambda: api.call("POST", "/v1/bots/bench/chat", key=key, json_body=body))
-        totals.append(total)
-        upstreams.append(upstream_time[0])
-        aws_seconds.append(calls.seconds)
-        per_turn.append(Counter(calls.counts))
+    totals, upstreams, aws_seconds, per_turn = measure("/v1/bots/bench/chat")
+    tenant.call("PUT", "/v1/limits", json_body={"monthly_budget_usd": 1000, "daily_budget_usd": 100})
+    budgeted = measure("/v1/bots/bench/chat")
     providers.chat_completion = original  # type: ignore[assignment]
     upstream.stop()
     aws_server.stop()
 
-    added = [t - u for t, u in zip(totals, upstreams, strict=True)]
-    own = [a - s for a, s in zip(added, aws_seconds, strict=True)]
-    dynamo = statistics.median(sum(v for k, v in c.items() if k.startswith("dynamodb")) for c in per_turn)
-    secrets = max(sum(v for k, v in c.items() if k.startswith("secretsmanager")) for c in per_turn)
+    def round_trips(turns: list[Counter[str]], service: str) -> float:
+        return statistics.median(sum(v for k, v in c.items() if k.startswith(service)) for c in turns)
+
+    def rows(label: str, totals: list[float], upstreams: list[float], aws_seconds: list[float]) -> list[str]:
+        added = [t - u for t, u in zip(totals, upstreams, strict=True)]
+        own = [a - s for a, s in zip(added, aws_seconds, strict=True)]
+        return [
+            f"| {label}: whole turn through Atende | {ms(totals)} |",
+            f"| {label}: upstream call inside the turn | {ms(upstreams)} |",
+            f"| {label}: **added by Atende** (turn − upstream) | {ms(added)} |",
+            f"| {label}: … of which AWS calls (moto on loopback) | {ms(aws_seconds)} |",
+            f"| {label}: … of which Atende's own code | {ms(own)} |",
+        ]
+
     ops = Counter[str]()
-    for c in per_turn:
+    for c in per_turn + budgeted[3]:
         ops.update(c)
-    ms = lambda xs: " / ".join(f"{x * 1000:.1f}" for x in percentiles(xs))  # noqa: E731
     return [
-        f"Warm chat turns: {TURNS} webhook turns on one conversation, the in-process emulator (authorizer + chat "
-        "function), moto over HTTP on loopback, the fake upstream over HTTP.",
+        f"Warm chat turns: {TURNS} webhook turns per scenario on one conversation, through the in-process emulator "
+        "(authorizer + chat function), moto over HTTP on loopback, the fake upstream over HTTP. "
+        "The budgeted scenario adds the spend reservation to every turn.",
         "",
         "| measure | p50 / p95 / p99 (ms) |",
         "|---|---|",
         f"| upstream called directly with the openai SDK | {ms(direct)} |",
-        f"| whole turn through Atende | {ms(totals)} |",
-        f"| upstream call inside the turn | {ms(upstreams)} |",
-        f"| **added by Atende** (turn − upstream) | {ms(added)} |",
-        f"| … of which AWS calls (moto on loopback) | {ms(aws_seconds)} |",
-        f"| … of which Atende's own code | {ms(own)} |",
+        *rows("no budget", totals, upstreams, aws_seconds),
+        *rows("with a budget", *budgeted[:3]),
         "",
-        f"DynamoDB round trips per warm turn (median): **{dynamo:g}** (target ≤ 3); "
-        f"Secrets Manager calls on any warm turn: **{secrets}**.",
+        "| scenario | DynamoDB round trips per warm turn (median) | Secrets Manager calls on any warm turn |",
+        "|---|---|---|",
+        f"| no budget | {round_trips(per_turn, 'dynamodb'):g} | "
+        f"{max(sum(v for k, v in c.items() if k.startswith('secretsmanager')) for c in per_turn)} |",
+        f"| with a budget (target ≤ 3) | {round_trips(budgeted[3], 'dynamodb'):g} | "
+        f"{max(sum(v for k, v in c.items() if k.startswith('secretsmanager')) for c in budgeted[3])} |",
         "",
         "AWS operations over all measured turns: " + ", ".join(f"`{k}` × {v}" for k, v in sorted(ops.items())),
     ]
