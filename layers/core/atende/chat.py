@@ -12,19 +12,18 @@ from typing import Any, Literal
 from atende import limits, moderation, providers, summaries
 from atende.cache import TtlCache
 from atende.errors import AtendeError, InvalidRequest, NotFound
-from atende.handoff import HANDOFF_TOOL, Handoff, instant_answer, keyword_handoff, reply_handoff
+from atende.handoff import Handoff, instant_answer, keyword_handoff, reply_handoff
 from atende.models.bots import Bot
 from atende.models.tenants import Tenant
 from atende.observability import logger
 from atende.pricing import worst_case_micros
 from atende.prompting import build_messages, build_system_prompt
 from atende.redaction import redact
+from atende.request_params import provider_params, targets
 from atende.settings import get_settings
 from atende.store import stores
 from atende.store.conversations import History
 from atende.tokens import count_message_tokens, count_tokens
-
-DEFAULT_MAX_OUTPUT_TOKENS = 1024  # sent when nobody set max_tokens, so a reservation always bounds the spend
 
 
 @dataclass
@@ -105,8 +104,10 @@ def run_turn(request: TurnRequest) -> TurnResult:
     deadline = providers.Deadline(
         request.deadline_seconds or (bot.deadline_seconds if bot else None) or get_settings().webhook_deadline_seconds
     )
-    if bot and bot.redact_pii:
+    if bot and bot.redact_pii:  # before anything is stored or sent anywhere
         request.new_messages = [_redacted(m) for m in request.new_messages]
+        if request.client_history is not None:
+            request.client_history = [_redacted(m) for m in request.client_history]
 
     if bot and (shortcut := _shortcut(bot, request)):
         return _finish_local(tenant, bot, request, History([], 0), shortcut)
@@ -126,10 +127,24 @@ def run_turn(request: TurnRequest) -> TurnResult:
         if verdict.blocked:
             return _finish_flagged_input(tenant, bot, request, history, verdict)
 
+    return _answer_with_model(tenant, bot, request, history, messages, trimmed, verdicts, deadline)
+
+
+def _answer_with_model(
+    tenant: Tenant,
+    bot: Bot | None,
+    request: TurnRequest,
+    history: History,
+    messages: list[dict[str, Any]],
+    trimmed: list[dict[str, Any]],
+    verdicts: list[moderation.GateDecision],
+    deadline: providers.Deadline,
+) -> TurnResult:
+    """Reserve the worst case, call the provider chain, guard the reply, store and settle in one transaction."""
     model = request.model or (bot.model if bot else None)
     if not model:
         raise InvalidRequest("Name a model or a bot ('bot:<id>').", param="model")
-    params = _provider_params(bot, request, messages)
+    params = provider_params(bot, request.params, messages)
     price = limits.price_for(tenant, model)
     prompt_tokens, n = _prompt_tokens_upper_bound(messages), params.get("n") or 1
     estimate = (
@@ -150,7 +165,7 @@ def run_turn(request: TurnRequest) -> TurnResult:
         limits.emit_turn_metrics(tenant, request.bot_id, model, refused=True)
         raise
     try:
-        result = providers.chat_completion(tenant.id, _targets(bot, model), params, deadline)
+        result = providers.chat_completion(tenant.id, targets(bot, model), params, deadline)
     except AtendeError as error:
         limits.release(reservation)
         if bot and request.handoff_on_failure and bot.handoff.on_upstream_failure and error.status >= 429:
@@ -171,7 +186,7 @@ def run_turn(request: TurnRequest) -> TurnResult:
         list(body.get("choices") or []),
         dict(body.get("usage") or {}),
         messages,
-        past,
+        request.client_history if request.client_history is not None else history.messages,
         raw=body,
         cost_micros=cost,
         moderation=[v.record() for v in verdicts],
@@ -282,60 +297,6 @@ def _prompt_tokens_upper_bound(messages: list[dict[str, Any]]) -> int:
     must never undercount, or settling the real usage could pass a hard limit."""
     tools = sum(count_tokens(json.dumps(m.get("tool_calls") or "")) for m in messages)
     return math.ceil(_prompt_tokens(messages) * 1.05) + tools + 64
-
-
-def _provider_params(bot: Bot | None, request: TurnRequest, messages: list[dict[str, Any]]) -> dict[str, Any]:
-    params: dict[str, Any] = {}
-    if bot:
-        sampling = bot.sampling
-        for name in ("temperature", "top_p", "frequency_penalty", "presence_penalty", "max_tokens"):
-            if getattr(sampling, name) is not None:
-                params[name] = getattr(sampling, name)
-        if sampling.response_format != "text":
-            params["response_format"] = response_format(sampling.response_format)
-        if bot.handoff.tool:
-            params["tools"] = [HANDOFF_TOOL]
-    overrides = dict(request.params)
-    if "response_format" in overrides:
-        overrides["response_format"] = response_format(overrides["response_format"])
-    if bot and bot.handoff.tool and overrides.get("tools"):
-        overrides["tools"] = [*overrides["tools"], HANDOFF_TOOL]
-    params.update({k: v for k, v in overrides.items() if v is not None})
-    params.setdefault("max_tokens", DEFAULT_MAX_OUTPUT_TOKENS)
-    params["messages"] = messages
-    return params
-
-
-def response_format(value: Any) -> dict[str, Any] | None:
-    """`text` / `json` / a JSON schema (bare, or OpenAI's own `response_format` object) → OpenAI's form."""
-    if value in (None, "text"):
-        return None
-    if value in ("json", "json_object"):
-        return {"type": "json_object"}
-    if hasattr(value, "model_dump"):
-        value = value.model_dump(by_alias=True)
-    if isinstance(value, dict) and value.get("type") in ("text", "json_object", "json_schema"):
-        return value if value["type"] != "text" else None
-    if isinstance(value, dict) and "schema" in value:
-        return {
-            "type": "json_schema",
-            "json_schema": {
-                "name": value.get("name", "response"),
-                "schema": value["schema"],
-                "strict": bool(value.get("strict", False)),
-            },
-        }
-    if isinstance(value, dict):
-        return {"type": "json_schema", "json_schema": {"name": "response", "schema": value}}
-    raise InvalidRequest("response_format must be 'text', 'json' or a JSON schema.", param="response_format")
-
-
-def _targets(bot: Bot | None, model: str) -> list[providers.Target]:
-    if bot is None:
-        return [providers.Target("openai", model)]
-    chain = [providers.Target(bot.provider, model)]
-    chain += [providers.Target(f.provider, f.model or model) for f in bot.fallbacks]
-    return chain
 
 
 def _guard_output(tenant: Tenant, bot: Bot, turn: TurnResult, deadline: providers.Deadline) -> None:

@@ -161,6 +161,18 @@ def _map_status(error: openai.APIStatusError, target: Target) -> AtendeError:
     return UpstreamUnavailable(f"The '{target.provider}' provider failed ({status}): {message}")
 
 
+REASONING_MODEL_PREFIXES = ("o1", "o3", "o4", "gpt-5")
+
+
+def wire_params(params: dict[str, Any], model: str) -> dict[str, Any]:
+    """OpenAI's reasoning models refuse `max_tokens` and want `max_completion_tokens`; others keep `max_tokens`
+    (which every OpenAI-compatible server understands). Decided per target: a fallback may be another family."""
+    wire = {k: v for k, v in params.items() if k not in ("model", "stream")}
+    if model.split("/")[-1].startswith(REASONING_MODEL_PREFIXES) and "max_tokens" in wire:
+        wire["max_completion_tokens"] = wire.pop("max_tokens")
+    return wire
+
+
 def chat_completion(
     tenant_id: str, targets: list[Target], params: dict[str, Any], deadline: Deadline
 ) -> ProviderResult:
@@ -168,7 +180,7 @@ def chat_completion(
 
     def request(client: openai.OpenAI, target: Target, remaining: float) -> dict[str, Any]:
         raw = client.chat.completions.with_raw_response.create(
-            **{**params, "model": target.model, "stream": False}, timeout=remaining
+            **wire_params(params, target.model), model=target.model, stream=False, timeout=remaining
         )
         return dict(json.loads(raw.text))
 
