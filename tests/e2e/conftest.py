@@ -81,6 +81,7 @@ def _environment(port: int, keys: dict[str, str]) -> dict[str, str]:
     env["PORT"] = str(port)
     env["ATENDE_AUTH_CACHE_TTL_SECONDS"] = str(AUTH_CACHE_TTL_SECONDS)
     env["PYTHONUNBUFFERED"] = "1"
+    env["ATENDE_ALARM_INTERVAL_SECONDS"] = "1"  # the limits test watches alarms fire
     return env
 
 
