@@ -30,6 +30,10 @@ _NOT_AN_OBJECT = "The request body must be a JSON object."
 _FIELD_SEGMENT = re.compile(r"[^\[\]()'\", ]+")  # a field or key, not a union member like literal['a','b']
 
 
+def _serialize(body: Any) -> str:
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":"), default=str)
+
+
 def error_response(error: AtendeError) -> Response:
     return Response(
         status_code=error.status,
@@ -134,7 +138,11 @@ class _BodyCheckedValidation(OpenAPIRequestValidationMiddleware):
 
 def make_resolver(*, strip_prefixes: list[str] | None = None) -> APIGatewayRestResolver:
     """An API Gateway REST resolver with pydantic validation and every error in OpenAI's envelope."""
-    app = APIGatewayRestResolver(enable_validation=True, strip_prefixes=strip_prefixes)  # type: ignore[arg-type]
+    app = APIGatewayRestResolver(
+        enable_validation=True,
+        strip_prefixes=strip_prefixes,  # type: ignore[arg-type]
+        serializer=_serialize,  # UTF-8 as is: "Lía", not "L\u00eda" (smaller answers, readable in no-code tools)
+    )
     # Powertools runs request validation before any middleware added with `use`, so the body checks run
     # inside the validation middleware itself: otherwise a text/plain body would be "validated" first (400,
     # not 415), a form body parsed as a form, and an unparseable one answered with a 500.
