@@ -79,3 +79,47 @@ def create_tenant(api: ApiClient, root_key: str, **fields: Any) -> TenantHandle:
     issued = api.call("POST", f"/v1/admin/tenants/{tenant_id}/keys", key=root_key, json_body={"scopes": ["admin"]})
     assert issued.status == 201, issued.text
     return TenantHandle(tenant_id, issued.json["key"], api)
+
+
+CHAT_KNOWLEDGE_BASE = """Envíos: el envío estándar tarda de 3 a 5 días hábiles y cuesta $4.990.
+
+Devoluciones: tienes 30 días para devolver una prenda sin uso y con etiquetas.
+
+Tallas: trabajamos de la XS a la XXL."""
+
+
+@dataclass
+class ChatSetup:
+    """A tenant whose `openai` credential points at the fake upstream, a bot `shop`, and a chat-scope key."""
+
+    tenant: TenantHandle
+    key: str
+    upstream: Any
+
+    def chat(self, body: Any, bot: str = "shop", **kwargs: Any) -> Answer:
+        return self.tenant.api.call("POST", f"/v1/bots/{bot}/chat", key=self.key, json_body=body, **kwargs)
+
+    def completions(self, body: Any, **kwargs: Any) -> Answer:
+        return self.tenant.api.call("POST", "/v1/chat/completions", key=self.key, json_body=body, **kwargs)
+
+    def chat_requests(self) -> list[Any]:
+        return [r for r in self.upstream.requests if r.path.endswith("/chat/completions")]
+
+
+def make_bot(tenant: TenantHandle, bot_id: str = "shop", **settings: Any) -> None:
+    body = {
+        "id": bot_id,
+        "rules": "Eres Lía, asistente de una tienda de ropa.",
+        "knowledge_base": CHAT_KNOWLEDGE_BASE,
+        "prompts": {"breve": "Responde en dos frases."},
+        **settings,
+    }
+    answer = tenant.call("POST", "/v1/bots", json_body=body)
+    assert answer.status == 201, answer.text
+
+
+def chat_setup(tenant: TenantHandle, upstream: Any, **bot_settings: Any) -> ChatSetup:
+    credential = {"api_key": "sk-test-primary-0000", "base_url": upstream.base_url}
+    assert tenant.call("PUT", "/v1/credentials/openai", json_body=credential).status == 200
+    make_bot(tenant, **bot_settings)
+    return ChatSetup(tenant, tenant.new_key(["chat"]), upstream)

@@ -99,3 +99,8 @@ def test_moderations_parse_for_a_string_and_a_list(client: openai.OpenAI) -> Non
     assert single.results[0].flagged is True and single.results[0].categories.violence is True
     many = client.moderations.create(input=["Hola, ¿cómo estás?", "Quiero comprar una camisa"])
     assert len(many.results) == 2 and not any(r.flagged for r in many.results)
+
+
+def test_models_list_and_retrieve_show_the_bots(client: openai.OpenAI) -> None:
+    assert "bot:demo" in [m.id for m in client.models.list()]
+    assert client.models.retrieve("bot:demo").id == "bot:demo"

@@ -10,7 +10,7 @@ import pytest
 from devtools.apigw import ApiGatewayEmulator
 from devtools.aws_local import EmbeddedAWS, apply_environ, provision
 from devtools.fake_openai import FakeOpenAI
-from tests.support import ApiClient, TenantHandle, create_tenant
+from tests.support import ApiClient, ChatSetup, TenantHandle, chat_setup, create_tenant
 
 ROOT_KEY = "atd_integration-root-key-000000000000000000000"
 
@@ -65,3 +65,16 @@ def upstream_server() -> Iterator[FakeOpenAI]:
 def upstream(upstream_server: FakeOpenAI) -> FakeOpenAI:
     upstream_server.reset()
     return upstream_server
+
+
+@pytest.fixture
+def setup(tenant: TenantHandle, upstream: FakeOpenAI) -> ChatSetup:
+    """A tenant ready to chat: credential at the fake upstream, bot `shop`, a chat-scope key."""
+    return chat_setup(tenant, upstream)
+
+
+@pytest.fixture
+def backup_upstream() -> Iterator[FakeOpenAI]:
+    """A second fake upstream, for fallback providers."""
+    with FakeOpenAI() as server:
+        yield server

@@ -5,8 +5,7 @@ from __future__ import annotations
 import pytest
 
 from devtools.fake_openai import FakeOpenAI
-from tests.integration.test_chat_api import ChatSetup, make_bot
-from tests.support import TenantHandle
+from tests.support import ChatSetup, TenantHandle, make_bot
 
 VIOLENT = "Voy a matar a mi vecino esta noche"
 

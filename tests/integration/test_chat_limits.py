@@ -9,8 +9,7 @@ import pytest
 from atende.pricing import cost_micros, resolve_price
 
 from devtools.fake_openai import FakeOpenAI
-from tests.integration.test_chat_api import ChatSetup, make_bot
-from tests.support import Answer, TenantHandle
+from tests.support import Answer, ChatSetup, TenantHandle, make_bot
 
 
 @pytest.fixture
@@ -75,3 +74,19 @@ def test_fifty_concurrent_chats_never_spend_past_the_budget(priced: ChatSetup) -
     assert Decimal(str(report["spend_usd"])) == spent, "the counter equals the sum of the billed turns"
     assert report["requests"] == len(billed) and report["refused"] == len(refused)
     assert len([r for r in priced.chat_requests()]) == len(billed), "refused turns never reached the model"
+
+
+def test_a_pricier_fallback_is_reserved_for_up_front(priced: ChatSetup, backup_upstream: FakeOpenAI) -> None:
+    backup = {"api_key": "sk-test-backup-0000", "base_url": backup_upstream.base_url}
+    assert priced.tenant.call("PUT", "/v1/credentials/backup", json_body=backup).status == 200
+    patch = {"version": 1, "model": "gpt-4o-mini", "fallbacks": [{"provider": "backup", "model": "gpt-4o"}]}
+    assert priced.tenant.call("PATCH", "/v1/bots/shop", json_body=patch).status == 200
+    # Enough for a gpt-4o-mini worst case (~60 µ$), not for gpt-4o's (~1,750 µ$): refused before any call.
+    assert priced.tenant.call("PUT", "/v1/limits", json_body={"monthly_budget_usd": "0.0005"}).status == 200
+    for _ in range(3):
+        priced.upstream.enqueue(status=503)
+    answer = priced.chat({"message": "¿envíos?"})
+    assert answer.status == 429 and answer.error["code"] == "monthly_budget_exceeded"
+    assert priced.chat_requests() == [] and backup_upstream.requests == []
+    report = priced.tenant.call("GET", "/v1/usage").json
+    assert Decimal(str(report["spend_usd"])) == 0

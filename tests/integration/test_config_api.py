@@ -186,3 +186,32 @@ def test_a_bot_read_with_get_can_be_put_back_unchanged(tenant: TenantHandle) -> 
     assert written.json["version"] == 2 and written.json["rules"] == read["rules"]
     mismatch = tenant.call("PUT", "/v1/bots/roundtrip", json_body={**written.json, "id": "other"})
     assert mismatch.status == 400 and mismatch.error["param"] == "id"
+
+
+def test_patches_that_together_outgrow_a_stored_bot_are_refused_with_413(api: ApiClient, root_key: str) -> None:
+    """Each PATCH is under the request limit; their sum would be over DynamoDB's item limit (a 500 before)."""
+    import json
+
+    from tests.support import create_tenant
+
+    tenant = create_tenant(api, root_key, knowledge_base_max_chars=200_000)
+    assert tenant.call("POST", "/v1/bots", json_body=_bot()).status == 201
+    # 95,000 characters but 190 KB stored (UTF-8 bytes are what count), sent unescaped to stay under 256 KB.
+    body = json.dumps({"version": 1, "knowledge_base": "ñ" * 95_000}, ensure_ascii=False).encode()
+    grown = tenant.call("PATCH", "/v1/bots/shop", data=body, headers={"Content-Type": "application/json"})
+    assert grown.status == 200, grown.text
+
+    prompts = {f"p{i}": "x" * 20_000 for i in range(9)}  # 180 KB more
+    refused = tenant.call("PATCH", "/v1/bots/shop", json_body={"version": 2, "prompts": prompts})
+    assert refused.status == 413, refused.text
+    assert refused.error["param"] == "knowledge_base" and refused.error["code"] == "bot_too_large"
+    assert "knowledge_base" in refused.error["message"] and "KB" in refused.error["message"]
+
+    replaced = tenant.call(
+        "PUT",
+        "/v1/bots/shop",
+        json_body={"rules": "r", "knowledge_base": "k", "prompts": prompts},
+        headers={"If-Match": '"2"'},
+    )
+    assert replaced.status == 200, "the same prompts fit once the knowledge base is small"
+    assert tenant.call("GET", "/v1/bots/shop").json["version"] == 3

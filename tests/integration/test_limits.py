@@ -10,15 +10,18 @@ from typing import Any
 
 import boto3
 import pytest
-from atende import alarms, limits
+from atende import alarms, limits, moderation, usage_metrics
 from atende.errors import Conflict, InvalidRequest, LimitExceeded
+from atende.models.bots import ModerationPolicy
 from atende.models.tenants import Tenant
+from atende.providers import Deadline
 from atende.settings import get_settings
 from atende.store import stores
 
 from devtools.alarms import AlarmEvaluator, alarm_message, sns_event
+from devtools.fake_openai import FakeOpenAI
 from devtools.functions import FakeLambdaContext, load_function
-from tests.support import ApiClient, TenantHandle
+from tests.support import ApiClient, TenantHandle, create_tenant
 
 USD = 1_000_000
 
@@ -129,6 +132,26 @@ def test_a_deleted_tenant_leaves_no_alarm_plan_or_key_behind(tenant: TenantHandl
     assert boto3.client("cloudwatch").describe_alarms(AlarmNamePrefix=prefix)["MetricAlarms"] == []
     names = [k["name"] for k in boto3.client("apigateway").get_api_keys()["items"]]
     assert f"atende-test-tenant-{tenant.id}" not in names
+
+
+def alarm_names_of(tenant_id: str) -> list[str]:
+    found = boto3.client("cloudwatch").describe_alarms(AlarmNamePrefix=f"atende-test-tenant-{tenant_id}-")
+    return sorted(a["AlarmName"] for a in found["MetricAlarms"])
+
+
+def test_a_tenant_whose_id_extends_another_keeps_its_alarms(api: ApiClient, root_key: str) -> None:
+    base = f"co1{uuid.uuid4().hex[:6]}"
+    co1, co1_br = create_tenant(api, root_key, id=base), create_tenant(api, root_key, id=f"{base}-br")
+    put_limits(co1, monthly_budget_usd=5)
+    put_limits(co1_br, monthly_budget_usd=3, daily_budget_usd=1, soft_limit_percent=80)
+    theirs = alarm_names_of(co1_br.id)
+    assert len(theirs) == 4 and set(theirs) < set(alarm_names_of(co1.id)), "co1's prefix lists co1-br's alarms"
+
+    put_limits(co1)  # no budget left: co1's alarm goes, co1-br's stay
+    assert alarm_names_of(co1.id) == theirs
+    put_limits(co1, daily_budget_usd=2)
+    assert api.call("DELETE", f"/v1/admin/tenants/{co1.id}", key=root_key).status == 200
+    assert alarm_names_of(co1.id) == alarm_names_of(co1_br.id) == theirs
 
 
 @pytest.mark.parametrize(
@@ -327,8 +350,6 @@ def test_usage_report_totals_and_breakdowns(tenant: TenantHandle) -> None:
     with pytest.raises(LimitExceeded):
         limits.reserve(tenant_of(tenant), "r-too-big", 2 * USD, bot_id="help", model="gpt-4o")
 
-    limits.record_extra_spend(tenant_of(tenant), 0, limits.Usage(0, 0, 0), bot_id="shop", model="gpt-4o")
-
     report = tenant.call("GET", "/v1/usage").json
     month, dd = limits.periods(limits.utc())
     assert report["object"] == "usage" and report["period"] == month and report["tenant_id"] == tenant.id
@@ -356,6 +377,36 @@ def test_usage_report_totals_and_breakdowns(tenant: TenantHandle) -> None:
     assert tenant.call("GET", "/v1/usage", query={"period": "2020-01"}).json["requests"] == 0
     bad = tenant.call("GET", "/v1/usage", query={"period": "2026-13"})
     assert bad.status == 400 and bad.error["param"] == "period"
+
+
+def test_turns_that_never_reach_the_model_count_in_usage_with_one_update(tenant: TenantHandle) -> None:
+    put_limits(tenant, monthly_budget_usd=1, monthly_request_quota=100)
+    spend(tenant, 1500, bot="shop", model="gpt-4o")
+    profile, records = tenant_of(tenant), list[dict[str, Any]]()
+    calls: list[str] = []
+    events = stores().usage.table.meta.client.meta.events
+    events.register("before-call.dynamodb.*", lambda model, **_: calls.append(model.name), unique_id="count-unbilled")
+    usage_metrics.set_metrics_sink(records.append)
+    try:
+        limits.record_unbilled_turn(profile, bot_id="shop", model="atende-instant-answer", refused=False)
+        assert calls == ["UpdateItem"]
+        limits.record_unbilled_turn(profile, bot_id="help", model="atende-handoff", refused=False)
+        limits.record_unbilled_turn(profile, bot_id="shop", model="atende-moderation", refused=True)
+    finally:
+        usage_metrics.set_metrics_sink(None)
+        events.unregister("before-call.dynamodb.*", unique_id="count-unbilled")
+    assert calls == ["UpdateItem"] * 3
+
+    report = tenant.call("GET", "/v1/usage").json
+    assert (report["requests"], report["refused"], report["spend_micros"]) == (3, 1, 1500)
+    assert report["by_bot"]["shop"]["requests"] == 2 and report["by_bot"]["shop"]["refused"] == 1
+    assert report["by_bot"]["help"]["requests"] == 1 and report["by_bot"]["help"]["spend_micros"] == 0
+    assert report["by_model"]["atende-instant-answer"]["requests"] == 1
+    refusals = report["by_model"]["atende-moderation"]
+    assert (refusals["requests"], refusals["refused"]) == (0, 1)
+    assert int(counter(tenant)["requests"]) == 1, "the request quota counts the calls that reach a model"
+    assert [r.get("Requests") for r in records] == [[1.0], [1.0], None]
+    assert records[2]["Refused"] == [1.0] and records[0]["Tenant"] == tenant.id and records[0]["bot"] == "shop"
 
 
 # --- the local stack's alarm evaluation ---------------------------------------------------------
@@ -421,3 +472,13 @@ def test_global_gauge_and_template_alarm_are_evaluated_locally(evaluator: AlarmE
     assert stage_only and stage_only[-1].dimensions == (("Stage", "test"),)
     evaluator.evaluate_once(prefix="atende-test-global", schedules=False)
     assert evaluator.states["atende-test-global-daily-budget"] == "OK", "tests spend far less than 100 USD a day"
+
+
+def test_moderation_metrics_reach_the_local_alarm_evaluator(
+    tenant: TenantHandle, upstream: FakeOpenAI, evaluator: AlarmEvaluator
+) -> None:
+    credential = {"api_key": "sk-test-moderation-0000", "base_url": upstream.base_url}
+    assert tenant.call("PUT", "/v1/credentials/openai", json_body=credential).status == 200
+    moderation.gate(tenant.id, "I will kill you", ModerationPolicy(mode="input"), "input", Deadline(8))
+    mine = [p for p in evaluator.recorded("ModerationFlagged") if ("Tenant", tenant.id) in p.dimensions]
+    assert [(p.dimensions, p.value) for p in mine] == [((("Stage", "input"), ("Tenant", tenant.id)), 1.0)]

@@ -1,4 +1,5 @@
-"""Budget reservations under concurrency: 50 turns at once never spend past a budget that covers about 10."""
+"""Budget reservations under concurrency: 50 turns at once never spend past a budget that covers about 10,
+and a turn that costs more than its reservation is billed in full and only ever overshoots by its own excess."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from tests.support import TenantHandle
 TURNS = 50
 BUDGET_MICROS = 1_000_000  # 1 USD
 WORST_CASE_MICROS = 100_000  # each turn may cost up to 0.10 USD: the budget covers 10 of them
+UNDERESTIMATE_MICROS = 50_000  # what a provider reporting more than the worst case bills on top of it
 
 
 @dataclass
@@ -114,3 +116,40 @@ def test_turns_cheaper_than_their_worst_case_never_overshoot_either(budgeted: Te
     counter = month_counter(budgeted)
     assert int(counter["spent"]) == sum(outcome.billed) == int(counter["committed"])
     assert budgeted.call("GET", "/v1/usage").json["spend_micros"] == sum(outcome.billed)
+
+
+def test_an_underestimated_turn_is_billed_in_full_and_then_every_reservation_is_refused(budgeted: TenantHandle) -> None:
+    """Turns one after another, each costing 0.15 USD against its 0.10 USD reservation."""
+    tenant, usage = stores().tenants.require(budgeted.id), limits.Usage(400, 0, 200)
+    billed: list[int] = []
+    with pytest.raises(LimitExceeded) as refused:
+        for _ in range(TURNS):
+            reservation = limits.reserve(tenant, f"req-{uuid.uuid4().hex}", WORST_CASE_MICROS, tokens=800)
+            cost = WORST_CASE_MICROS + UNDERESTIMATE_MICROS
+            stores().usage.transact(limits.settlement_operations(reservation, cost, usage, bot_id="b", model="m"))
+            billed.append(cost)
+    assert refused.value.code == "monthly_budget_exceeded"
+
+    counter = month_counter(budgeted)
+    assert int(counter["spent"]) == int(counter["committed"]) == sum(billed), "the counter holds the real cost"
+    # 6 turns leave 0.90 USD spent, so a 7th is admitted and spends 0.15: one turn's underestimate over the budget.
+    assert len(billed) == 7 and sum(billed) == BUDGET_MICROS + UNDERESTIMATE_MICROS
+    for amount in (1, WORST_CASE_MICROS):
+        with pytest.raises(LimitExceeded):
+            limits.reserve(tenant, f"req-{uuid.uuid4().hex}", amount)
+    assert budgeted.call("GET", "/v1/usage").json["spend_micros"] == sum(billed)
+
+
+def test_concurrent_underestimates_overshoot_by_at_most_one_each_for_the_turns_in_flight(
+    budgeted: TenantHandle,
+) -> None:
+    outcome = run_turns(budgeted, [WORST_CASE_MICROS + UNDERESTIMATE_MICROS] * TURNS)
+
+    assert outcome.errors == [] and len(outcome.billed) + len(outcome.refused) == TURNS
+    counter = month_counter(budgeted)
+    assert int(counter["spent"]) == int(counter["committed"]) == sum(outcome.billed)
+    assert not [name for name in counter if name.startswith("r_")]
+    # The limit admits at most 10 reservations of 0.10 USD at once; each may come back 0.05 USD over.
+    assert BUDGET_MICROS < sum(outcome.billed) <= BUDGET_MICROS + 10 * UNDERESTIMATE_MICROS
+    with pytest.raises(LimitExceeded):
+        limits.reserve(stores().tenants.require(budgeted.id), f"req-{uuid.uuid4().hex}", 1)

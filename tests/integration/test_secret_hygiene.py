@@ -1,4 +1,4 @@
-"""Secrets stay secret: after a full config CRUD cycle, no provider key or API key clear text is where it must not be.
+"""Secrets stay secret: after config CRUD, chat turns and provider failures, no key is where it must not be.
 
 Scanned: every response body and header, every audit entry (through the API and in the table itself), and every
 line the functions printed. API key clear texts may appear only in the one answer that created them.
@@ -21,6 +21,7 @@ from atende.observability import logger
 from boto3.dynamodb.types import TypeDeserializer
 
 from devtools.apigw import ApiGatewayEmulator
+from devtools.fake_openai import FakeOpenAI
 from tests.support import Answer, ApiClient
 
 
@@ -188,6 +189,20 @@ def test_no_secret_leaks_through_responses_audit_or_logs(
 
     # --- then: nothing leaked
     secret_values = {**provider_keys, "refused provider key": refused_provider_key, "root key": root_key}
+    credential_changes = [set(item["changed"]) for item in audit_items if item["action"] == "credential.put"]
+    assert credential_changes and all(c <= {"api_key", "base_url", "organization"} for c in credential_changes)
+    _assert_nothing_leaked(api, created_in, secret_values, api_keys, audit_items, printed() + caplog.text)
+
+
+def _assert_nothing_leaked(
+    api: RecordingClient,
+    created_in: dict[str, int],
+    secret_values: dict[str, str],
+    api_keys: dict[str, str],
+    audit_items: list[dict[str, Any]],
+    output: str,
+) -> None:
+    """No secret in any answer (but an API key in the one that created it), table item, audit entry or log line."""
     for index, exchange in enumerate(api.exchanges):
         allowed = {name for name, at in created_in.items() if at == index}
         needles = {**secret_values, **{n: k for n, k in api_keys.items() if n not in allowed}}
@@ -198,12 +213,119 @@ def test_no_secret_leaks_through_responses_audit_or_logs(
     every_key = {**secret_values, **api_keys}
     for item in _table_items() + audit_items:
         assert not _leaks(json.dumps(item, default=str), every_key), f"a table item holds a secret: {item}"
-    assert all(
-        set(item.get("changed") or []) <= {"api_key", "base_url", "organization"} or True for item in audit_items
-    )
 
-    output = printed() + caplog.text
     log_lines = [line for line in output.splitlines() if line.startswith("{") and '"level"' in line]
     assert any("key refused" in line for line in log_lines), "the functions' log lines were not captured"
     leaked = _leaks(output, every_key)
     assert not leaked, f"the logs hold the {leaked}"
+
+
+def _openai_masked(key: str) -> str:
+    """How OpenAI names a rejected key in its 401 message: the prefix, stars, the last four characters."""
+    prefix = key[: key.index("-", 3) + 1] if key.count("-") >= 2 else key[:3]
+    return prefix + "*" * (len(key) - len(prefix) - 4) + key[-4:]
+
+
+def test_no_secret_leaks_through_chat_turns_provider_failures_or_moderation(
+    emulator: ApiGatewayEmulator,
+    root_key: str,
+    upstream: FakeOpenAI,
+    printed: Callable[[], str],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # Every library at INFO, the OpenAI SDK and its HTTP client at DEBUG. (botocore at DEBUG logs whole Secrets
+    # Manager answers, root key included: the template leaves library loggers at Lambda's default level.)
+    caplog.set_level(logging.INFO)
+    for library in ("openai", "httpx", "httpcore"):
+        caplog.set_level(logging.DEBUG, logger=library)
+    api = RecordingClient(emulator)
+    provider_key = _provider_key("chat")
+    api_keys: dict[str, str] = {}
+    created_in: dict[str, int] = {}
+
+    def remember(name: str, answer: Answer) -> str:
+        assert answer.status == 201, answer.text
+        api_keys[name], created_in[name] = answer.json["key"], len(api.exchanges) - 1
+        return api_keys[name]
+
+    tenant = api.call("POST", "/v1/admin/tenants", key=root_key, json_body={"name": "Hygiene Chat"}).json["id"]
+    admin = remember("admin key", api.call("POST", f"/v1/admin/tenants/{tenant}/keys", key=root_key, json_body={}))
+    chat = remember("chat key", api.call("POST", "/v1/keys", key=admin, json_body={"scopes": ["chat", "moderate"]}))
+
+    # The upstream accepts only the tenant's key: every turn that answers proves the key reached it.
+    upstream.set_api_key(provider_key)
+    credential = {"api_key": provider_key, "base_url": upstream.base_url}
+    assert api.call("PUT", "/v1/credentials/openai", key=admin, json_body=credential).status == 200
+    bot = {
+        "id": "hygiene",
+        "rules": "Be brief.",
+        "knowledge_base": "We open at nine.",
+        "moderation": {"mode": "both"},
+        "history": {"max_history_tokens": 60, "summarize": True},
+    }
+    assert api.call("POST", "/v1/bots", key=admin, json_body=bot).status == 201
+
+    # --- turns that work: webhook (with raw and history), completions plain and streamed, idempotent retries
+    webhook = "/v1/bots/hygiene/chat"
+    turn = {"message": "When do you open?", "conversation_id": "c-1", "raw": True, "return_history": True}
+    for _ in range(3):
+        answer = api.call("POST", webhook, key=chat, json_body=turn)
+        assert answer.status == 200 and not answer.json["handoff"], answer.text
+    retried = {"message": "And on Sunday?", "conversation_id": "c-1"}
+    for _ in range(2):
+        assert api.call("POST", webhook, key=chat, json_body=retried, headers={"Idempotency-Key": "i-1"}).status == 200
+    completion = {"model": "bot:hygiene", "messages": [{"role": "user", "content": "Hours?"}]}
+    assert api.call("POST", "/v1/chat/completions", key=chat, json_body=completion).status == 200
+    streamed = {**completion, "stream": True, "stream_options": {"include_usage": True}}
+    assert api.call("POST", "/v1/chat/completions", key=chat, json_body=streamed).status == 200
+    plain = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "Hi"}]}
+    assert api.call("POST", "/v1/chat/completions", key=chat, json_body=plain).status == 200
+    assert api.call("GET", "/v1/bots/hygiene/conversations/c-1", key=chat).status == 200
+
+    # --- moderation, both forms, and redaction
+    assert api.call("POST", "/v1/moderations", key=chat, json_body={"input": "I will hurt you"}).status == 200
+    assert api.call("POST", "/v1/moderate", key=chat, json_body={"input": ["hello", "I will hurt you"]}).status == 200
+    assert api.call("POST", "/v1/redact", key=chat, json_body={"text": "mail me at ana@example.com"}).status == 200
+
+    # --- the provider refuses the key: its generic 401, then OpenAI's own text, which names part of the key
+    upstream.set_api_key("sk-other")
+    refused = api.call("POST", webhook, key=chat, json_body={"message": "hi", "conversation_id": "c-401"})
+    assert refused.status in (200, 502), refused.text
+    assert api.call("POST", "/v1/chat/completions", key=chat, json_body=plain).status == 502
+    upstream.set_api_key(provider_key)
+    masked = _openai_masked(provider_key)
+    openai_401 = {
+        "error": {
+            "message": f"Incorrect API key provided: {masked}. "
+            "You can find your API key at https://platform.openai.com/account/api-keys.",
+            "type": "invalid_request_error",
+            "param": None,
+            "code": "invalid_api_key",
+        }
+    }
+    for path in ("/v1/chat/completions", "/v1/chat/completions", "/v1/moderations", "/v1/moderations"):
+        upstream.enqueue(path=path, status=401, body=openai_401)  # twice: the key is read again once after a 401
+    assert api.call("POST", "/v1/chat/completions", key=chat, json_body=plain).status == 502
+    assert api.call("POST", "/v1/moderate", key=chat, json_body={"input": "hello"}).status >= 400
+
+    # --- the provider fails on every attempt
+    for _ in range(3):
+        upstream.enqueue(status=500)
+        upstream.enqueue(path="/v1/moderations", status=500)
+    failed = api.call("POST", webhook, key=chat, json_body={"message": "hi", "conversation_id": "c-500"})
+    assert failed.status in (200, 503), failed.text
+    for _ in range(3):
+        upstream.enqueue(status=500)
+    assert api.call("POST", "/v1/chat/completions", key=chat, json_body=plain).status == 503
+    assert any(r.headers.get("authorization") == f"Bearer {provider_key}" for r in upstream.requests)
+
+    # --- audit through the API, then erase the conversation and revoke a key
+    audit = api.call("GET", "/v1/audit", key=admin, query={"limit": "200"})
+    assert audit.status == 200
+    audit_items = [item for item in _table_items() if str(item.get("SK", "")).startswith("AUDIT#")]
+    assert api.call("DELETE", "/v1/bots/hygiene/conversations/c-1", key=chat).status == 200
+    assert api.call("GET", "/v1/bots", key="atd_" + "0" * 43).status == 401  # a refused key is logged
+
+    assert any(r.name.startswith("openai") for r in caplog.records), "the OpenAI SDK's debug lines were not captured"
+    secret_values = {"provider key": provider_key, "provider's 401 text": masked, "root key": root_key}
+    _assert_nothing_leaked(api, created_in, secret_values, api_keys, audit_items, printed() + caplog.text)

@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 from decimal import Decimal
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from atende import alarms, limits
+from atende import alarms, limits, moderation, usage_metrics
 from atende.errors import InvalidRequest
+from atende.models.bots import ModerationPolicy
 from atende.models.limits import (
     AlarmNotification,
     Limits,
@@ -23,6 +25,7 @@ from atende.models.limits import (
     usd_text,
 )
 from atende.pricing import PRICES
+from atende.providers import Deadline
 from atende.settings import Settings
 from pydantic import ValidationError
 
@@ -39,7 +42,7 @@ def settings(monkeypatch: pytest.MonkeyPatch) -> Settings:
         limits_topic_arn="arn:aws:sns:us-east-1:123456789012:atende-unit-limits",
         notifications_topic_arn="arn:aws:sns:us-east-1:123456789012:atende-unit-notifications",
     )
-    monkeypatch.setattr(limits, "get_settings", lambda: fake)
+    monkeypatch.setattr(usage_metrics, "get_settings", lambda: fake)
     monkeypatch.setattr(alarms, "get_settings", lambda: fake)
     return fake
 
@@ -114,6 +117,12 @@ def test_caps_subtract_the_estimate_because_conditions_cannot() -> None:
     assert (caps.month_micros, caps.day_micros, caps.tokens, caps.requests) == (800, 100, None, 4)
 
 
+def test_a_call_that_is_not_a_request_is_outside_the_request_quota_but_not_the_budget() -> None:
+    quota = Limits(monthly_budget_micros=1000, monthly_request_quota=5)
+    caps = limits.caps_for(quota, 200, 0, requests=0)  # a conversation summary
+    assert (caps.month_micros, caps.requests) == (800, None)
+
+
 def test_refusals_name_the_binding_limit_and_its_reset() -> None:
     both = Limits(monthly_budget_micros=1_000_000, daily_budget_micros=500_000)
     over_month = limits.refusal_for(both, {"committed": 950_000, "dc_31": 100_000}, 100_000, 0, MOMENT)
@@ -163,6 +172,23 @@ def test_alarm_names_parse_back_to_tenant_and_limit_even_with_hyphens() -> None:
     assert alarms.parse_alarm_name("atende-prod-tenant-shop-1-daily-budget") is None, "another stage's alarm"
 
 
+def test_a_tenant_owns_only_the_alarms_that_parse_back_to_it() -> None:
+    definitions = alarms.alarm_definitions(
+        "co1-br", Limits(monthly_budget_micros=1, daily_budget_micros=1, soft_limit_percent=50)
+    )
+    names = [d["AlarmName"] for d in definitions]
+    assert all(name.startswith(alarms.alarm_prefix("co1")) for name in names), "the prefix alone cannot tell"
+    owners = [alarms.alarm_tenant(name) for name in names]
+    assert owners == [("co1-br", d["AlarmName"].split("-co1-br-")[1]) for d in definitions]
+    assert alarms.alarm_tenant("atende-unit-tenant-co1-daily-budget-soft") == ("co1", "daily-budget-soft")
+    assert alarms.alarm_tenant("atende-unit-tenant-a-monthly-budget-monthly-budget") == (
+        "a-monthly-budget",
+        "monthly-budget",
+    )
+    assert alarms.alarm_tenant("atende-unit-tenant-co1-something") is None
+    assert alarms.alarm_tenant("atende-unit-global-daily-budget") is None
+
+
 def test_holds_say_which_limit_and_when_it_resets() -> None:
     hold = alarms.hold_for("daily_budget", Limits(daily_budget_micros=2_500_000), MOMENT)
     assert hold.code == "daily_budget_exceeded" and hold.param == "daily_budget_usd"
@@ -192,14 +218,14 @@ def records(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
     captured: list[dict[str, Any]] = []
     monkeypatch.setenv("POWERTOOLS_SERVICE_NAME", "chat")  # must not turn into a dimension
     monkeypatch.delenv("POWERTOOLS_METRICS_DISABLED", raising=False)
-    limits.set_metrics_sink(captured.append)
+    usage_metrics.set_metrics_sink(captured.append)
     yield captured
-    limits.set_metrics_sink(None)
+    usage_metrics.set_metrics_sink(None)
 
 
 def test_turn_metrics_and_gauges_in_emf(records: list[dict[str, Any]]) -> None:
     reservation = limits.Reservation("t1", "r1", 5000, month_spent_micros=100, day_spent_micros=40)
-    limits.emit_turn_metrics("t1", "shop", "gpt-4o", 3750, limits.Usage(1000, 600, 200), reservation=reservation)
+    usage_metrics.emit_turn_metrics("t1", "shop", "gpt-4o", 3750, limits.Usage(1000, 600, 200), reservation=reservation)
     counters, gauges = records
     assert counters["_aws"]["CloudWatchMetrics"][0]["Dimensions"] == [["Tenant"]]
     assert (counters["CostMicros"], counters["InputTokens"], counters["CachedInputTokens"]) == (
@@ -216,14 +242,34 @@ def test_turn_metrics_and_gauges_in_emf(records: list[dict[str, Any]]) -> None:
 
 
 def test_refused_turns_and_the_global_gauge(records: list[dict[str, Any]]) -> None:
-    limits.emit_turn_metrics("t1", refused=True)
-    limits.emit_global_gauge(123)
+    usage_metrics.emit_turn_metrics("t1", refused=True)
+    usage_metrics.emit_global_gauge(123)
     refused, global_gauge = records
     assert refused["Refused"] == [1.0] and "Requests" not in refused
     assert global_gauge["_aws"]["CloudWatchMetrics"][0]["Dimensions"] == [["Stage"]]
     assert [(p.name, p.dimensions, p.value) for p in datapoints(global_gauge)] == [
         ("GlobalDayToDateCostMicros", (("Stage", "unit"),), 123.0)
     ]
+
+
+def test_moderation_counts_go_through_the_same_sink(
+    records: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    answer = {
+        "id": "modr-1",
+        "model": "omni-moderation-latest",
+        "results": [{"flagged": True, "categories": {"violence": True}, "category_scores": {"violence": 0.9}}],
+    }
+    monkeypatch.setattr(moderation.providers, "moderation", lambda *_args: SimpleNamespace(body=answer))
+    moderation.gate("t1", "text", ModerationPolicy(mode="input"), "input", Deadline(5))
+    [record] = records
+    assert record["_aws"]["CloudWatchMetrics"][0]["Dimensions"] == [["Tenant", "Stage"]]
+    assert (record["Tenant"], record["Stage"], record["ModerationChecks"], record["ModerationBlocked"]) == (
+        "t1",
+        "input",
+        [1.0],
+        [1.0],
+    )
 
 
 def test_local_evaluator_computes_the_global_alarm_metric_math() -> None:

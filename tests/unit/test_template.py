@@ -22,6 +22,7 @@ ROUTES: dict[tuple[str, str], str] = {
     ("GET", "/v1/bots/{bot}/conversations/{conversation}"): "ChatFunction",
     ("DELETE", "/v1/bots/{bot}/conversations/{conversation}"): "ChatFunction",
     ("GET", "/v1/models"): "ChatFunction",
+    ("GET", "/v1/models/{model}"): "ChatFunction",
     ("POST", "/v1/moderations"): "ModerateFunction",
     ("POST", "/v1/moderate"): "ModerateFunction",
     ("POST", "/v1/redact"): "ModerateFunction",

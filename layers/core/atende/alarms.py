@@ -9,7 +9,6 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from atende import aws
-from atende.limits import emit_gauges, emit_global_gauge
 from atende.models.limits import (
     AlarmNotification,
     Hold,
@@ -26,6 +25,7 @@ from atende.observability import METRICS_NAMESPACE, logger
 from atende.settings import get_settings
 from atende.store import stores
 from atende.store.table import AuditEntry, transaction_cancel_reasons
+from atende.usage_metrics import emit_gauges, emit_global_gauge
 
 # Alarm name suffix -> (hold cause, gauge it watches). A soft alarm adds "-soft" and only notifies.
 BUDGETS = {
@@ -36,7 +36,24 @@ GLOBAL_SUFFIX = "global-daily-budget"  # the template's GlobalDailyBudgetAlarm
 
 
 def alarm_prefix(tenant_id: str) -> str:
+    """Where the tenant's alarm names start (and tenant `{tenant_id}-x`'s too: check names with alarm_tenant)."""
     return f"atende-{get_settings().stage}-tenant-{tenant_id}-"
+
+
+def alarm_tenant(name: str) -> tuple[str, str] | None:
+    """(tenant id, suffix) of a tenant alarm of this stage, hard or soft; None for any other name.
+
+    Exact although tenant ids contain hyphens: a name is the prefix, the id, "-" and one of a few suffixes, none
+    of which ends another one after a "-", so stripping the suffix that matches leaves exactly the id.
+    """
+    start = f"atende-{get_settings().stage}-tenant-"
+    if not name.startswith(start):
+        return None
+    rest = name.removeprefix(start)
+    for suffix in (*BUDGETS, *(f"{suffix}-soft" for suffix in BUDGETS)):
+        if rest.endswith("-" + suffix) and len(rest) > len(suffix) + 1:
+            return rest.removesuffix("-" + suffix), suffix
+    return None
 
 
 def alarm_definitions(tenant_id: str, limits: Limits) -> list[dict[str, Any]]:
@@ -101,11 +118,10 @@ def sync_alarms(tenant_id: str, limits: Limits) -> list[str]:
     """Create or update the alarms `limits` call for and delete the tenant's others; returns their names."""
     cloudwatch = aws.client("cloudwatch")
     wanted = alarm_definitions(tenant_id, limits)
-    existing = {
-        alarm["AlarmName"]
-        for page in cloudwatch.get_paginator("describe_alarms").paginate(AlarmNamePrefix=alarm_prefix(tenant_id))
-        for alarm in page.get("MetricAlarms", [])
-    }
+    pages = cloudwatch.get_paginator("describe_alarms").paginate(AlarmNamePrefix=alarm_prefix(tenant_id))
+    listed = (alarm["AlarmName"] for page in pages for alarm in page.get("MetricAlarms", []))
+    # The prefix also lists tenant `{tenant_id}-br`'s alarms: keep only the names that parse back to this tenant.
+    existing = {name for name in listed if (parsed := alarm_tenant(name)) and parsed[0] == tenant_id}
     for definition in wanted:
         cloudwatch.put_metric_alarm(**definition)
     stale = sorted(existing - {d["AlarmName"] for d in wanted})
@@ -116,16 +132,12 @@ def sync_alarms(tenant_id: str, limits: Limits) -> list[str]:
 
 def parse_alarm_name(name: str) -> tuple[str | None, str] | None:
     """(tenant id, cause) of a hard tenant alarm, (None, 'global_daily_budget') of the global one, else None."""
-    stage_prefix = f"atende-{get_settings().stage}-"
-    if name == stage_prefix + GLOBAL_SUFFIX:
+    if name == f"atende-{get_settings().stage}-{GLOBAL_SUFFIX}":
         return None, "global_daily_budget"
-    if not name.startswith(stage_prefix + "tenant-"):
+    parsed = alarm_tenant(name)
+    if parsed is None or parsed[1] not in BUDGETS:
         return None
-    rest = name.removeprefix(stage_prefix + "tenant-")
-    for suffix, (cause, _) in BUDGETS.items():
-        if rest.endswith("-" + suffix) and len(rest) > len(suffix) + 1:
-            return rest.removesuffix("-" + suffix), cause
-    return None
+    return parsed[0], BUDGETS[parsed[1]][0]
 
 
 # --- usage plans --------------------------------------------------------------------------------

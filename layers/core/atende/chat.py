@@ -2,74 +2,27 @@
 
 from __future__ import annotations
 
-import json
-import math
-import time
-from dataclasses import dataclass, field
 from functools import cache
-from typing import Any, Literal
+from typing import Any
 
 from atende import limits, moderation, providers, summaries
 from atende.cache import TtlCache
-from atende.errors import AtendeError, InvalidRequest, NotFound
-from atende.handoff import Handoff, instant_answer, keyword_handoff, reply_handoff
+from atende.errors import AtendeError, InvalidRequest, NotFound, UpstreamError
+from atende.handoff import Handoff
+from atende.local_answers import flagged_input_answer, guard_output, handoff_answer, shortcut
 from atende.models.bots import Bot
 from atende.models.tenants import Tenant
 from atende.observability import logger
-from atende.pricing import worst_case_micros
-from atende.prompting import build_messages, build_system_prompt
+from atende.prompting import build_messages, build_system_prompt, drop_unanswered_tool_calls
 from atende.redaction import redact
-from atende.request_params import provider_params, targets
+from atende.request_params import provider_params, reservation_estimate, targets
 from atende.settings import get_settings
 from atende.store import stores
 from atende.store.conversations import History
-from atende.tokens import count_message_tokens, count_tokens
+from atende.tokens import count_message_tokens
+from atende.turns import TurnRequest, TurnResult, text_of
 
-
-@dataclass
-class TurnRequest:
-    """A turn, whichever endpoint it came from (the webhook and the OpenAI-compatible form both map here)."""
-
-    tenant_id: str
-    bot_id: str | None  # None: a plain model call without a bot (OpenAI-compatible passthrough)
-    request_id: str
-    new_messages: list[dict[str, Any]]
-    conversation_id: str | None = None
-    use_history: bool = True
-    client_history: list[dict[str, Any]] | None = None
-    extra_system: str | None = None
-    prompts: list[str] | None = None
-    model: str | None = None
-    params: dict[str, Any] = field(default_factory=dict)  # sampling and pass-through provider parameters
-    deadline_seconds: float | None = None
-    handoff_on_failure: bool = True  # webhooks answer a handoff; the OpenAI form answers the error
-
-    @property
-    def text(self) -> str:
-        """The text of the new messages, for keyword, FAQ and moderation checks."""
-        return "\n".join(_text_of(m.get("content")) for m in self.new_messages if m.get("role") == "user").strip()
-
-
-@dataclass
-class TurnResult:
-    request_id: str
-    conversation_id: str | None
-    model: str
-    choices: list[dict[str, Any]]
-    usage: dict[str, Any]
-    prompt_messages: list[dict[str, Any]] = field(default_factory=list)
-    past_messages: list[dict[str, Any]] = field(default_factory=list)
-    handoff: Handoff | None = None
-    flagged: bool = False
-    moderation: list[dict[str, Any]] = field(default_factory=list)
-    source: Literal["model", "instant_answer", "handoff", "moderation"] = "model"
-    cost_micros: int = 0
-    raw: dict[str, Any] | None = None
-    created: int = field(default_factory=lambda: int(time.time()))
-
-    @property
-    def reply(self) -> str:
-        return _text_of(self.choices[0]["message"].get("content")) if self.choices else ""
+__all__ = ["TurnRequest", "TurnResult", "load_bot", "load_tenant", "run_turn", "text_of"]
 
 
 @cache
@@ -97,7 +50,7 @@ def load_bot(tenant_id: str, bot_id: str) -> Bot:
 
 
 def run_turn(request: TurnRequest) -> TurnResult:
-    """Answer one turn. Nothing is stored or billed unless the whole turn succeeds."""
+    """Answer one turn. Its messages and its billing are stored together, in one transaction."""
     tenant = load_tenant(request.tenant_id)
     limits.ensure_active(tenant)
     bot = load_bot(tenant.id, request.bot_id) if request.bot_id else None
@@ -105,28 +58,23 @@ def run_turn(request: TurnRequest) -> TurnResult:
         request.deadline_seconds or (bot.deadline_seconds if bot else None) or get_settings().webhook_deadline_seconds
     )
     if bot and bot.redact_pii:  # before anything is stored or sent anywhere
-        request.new_messages = [_redacted(m) for m in request.new_messages]
-        if request.client_history is not None:
-            request.client_history = [_redacted(m) for m in request.client_history]
+        _redact_request(request)
+    if bot and (answer := shortcut(bot, request)):
+        return _finish_local(tenant, bot, request, None, answer)
 
-    if bot and (shortcut := _shortcut(bot, request)):
-        return _finish_local(tenant, bot, request, History([], 0), shortcut)
-
-    history = History([], 0)
-    if request.conversation_id and request.use_history and request.client_history is None and bot:
+    history: History | None = None
+    if bot and request.conversation_id and request.use_history and request.client_history is None:
         history = stores().conversations.recent(tenant.id, bot.id, request.conversation_id)
-    past = request.client_history if request.client_history is not None else history.unsummarized()
-    if not request.use_history:
-        past = []
-    messages, trimmed = _prompt(bot, request, past, history.summary)
+    past = request.client_history if request.client_history is not None else history.unsummarized() if history else []
+    messages, trimmed = _prompt(bot, request, past if request.use_history else [], history.summary if history else None)
 
     verdicts: list[moderation.GateDecision] = []
     if bot and bot.moderation.mode in ("input", "both") and request.text:
         verdict = moderation.gate(tenant.id, request.text, bot.moderation, "input", deadline)
         verdicts.append(verdict)
-        if verdict.blocked:
-            return _finish_flagged_input(tenant, bot, request, history, verdict)
-
+        if verdict.blocked:  # a refused input never reaches the model; the stored turn keeps the decision only
+            request.new_messages = [{"role": "user", "content": "[withheld: flagged by moderation]"}]
+            return _finish_local(tenant, bot, request, history, flagged_input_answer(bot, verdict))
     return _answer_with_model(tenant, bot, request, history, messages, trimmed, verdicts, deadline)
 
 
@@ -134,7 +82,7 @@ def _answer_with_model(
     tenant: Tenant,
     bot: Bot | None,
     request: TurnRequest,
-    history: History,
+    history: History | None,
     messages: list[dict[str, Any]],
     trimmed: list[dict[str, Any]],
     verdicts: list[moderation.GateDecision],
@@ -144,62 +92,58 @@ def _answer_with_model(
     model = request.model or (bot.model if bot else None)
     if not model:
         raise InvalidRequest("Name a model or a bot ('bot:<id>').", param="model")
-    params = provider_params(bot, request.params, messages)
-    price = limits.price_for(tenant, model)
-    prompt_tokens, n = _prompt_tokens_upper_bound(messages), params.get("n") or 1
-    estimate = (
-        worst_case_micros(price, prompt_tokens=prompt_tokens, max_output_tokens=params["max_tokens"], n=n)
-        if price
-        else 0
-    )
+    chain = targets(bot, model)
+    params = provider_params(bot, request.params, messages, model)
+    # Every target of the chain is priced (a budgeted tenant cannot fall back to an unpriced model), and the
+    # reservation covers the most expensive one: a fallback must not spend past what was held.
+    prices = [limits.price_for(tenant, target.model) for target in chain]
+    estimate, tokens = reservation_estimate(params, prices)
     try:
         reservation = limits.reserve(
-            tenant,
-            request.request_id,
-            estimate,
-            tokens=prompt_tokens + n * params["max_tokens"],
-            bot_id=request.bot_id,
-            model=model,
+            tenant, request.request_id, estimate, tokens=tokens, bot_id=request.bot_id, model=model
         )
     except AtendeError:
         limits.emit_turn_metrics(tenant, request.bot_id, model, refused=True)
         raise
     try:
-        result = providers.chat_completion(tenant.id, targets(bot, model), params, deadline)
+        result = providers.chat_completion(tenant.id, chain, params, deadline)
+        choices, usage_body = _completion_parts(result.body)
     except AtendeError as error:
         limits.release(reservation)
         if bot and request.handoff_on_failure and bot.handoff.on_upstream_failure and error.status >= 429:
             logger.warning("upstream failed, handing off", extra={"error_code": error.code, "status": error.status})
-            return _finish_local(
-                tenant, bot, request, history, _handoff_answer(bot, Handoff("upstream_error", error.code))
-            )
+            failure = handoff_answer(bot, Handoff("upstream_error", error.code))
+            return _finish_local(tenant, bot, request, history, failure)
         raise
 
-    body = result.body
-    usage = limits.Usage.from_openai(body.get("usage"))
+    usage = limits.Usage.from_openai(usage_body)
     # The model that answered may be a fallback's: price what was used (never refuse after the spend).
-    cost = limits.turn_cost(limits.price_for(tenant, result.model, strict=False) or price, usage)
+    cost = limits.turn_cost(limits.price_for(tenant, result.model, strict=False) or prices[0], usage)
     turn = TurnResult(
         request.request_id,
         request.conversation_id,
-        str(body.get("model") or result.model),
-        list(body.get("choices") or []),
-        dict(body.get("usage") or {}),
+        str(result.body.get("model") or result.model),
+        choices,
+        usage_body,
         messages,
-        request.client_history if request.client_history is not None else history.messages,
-        raw=body,
+        _past(request, history),
+        list(request.new_messages),
+        raw=result.body,
         cost_micros=cost,
+        max_tokens=params["max_tokens"],
         moderation=[v.record() for v in verdicts],
     )
     if bot:
-        _guard_output(tenant, bot, turn, deadline)
+        guard_output(tenant.id, bot, turn, deadline)
     operations = limits.settlement_operations(reservation, cost, usage, bot_id=request.bot_id or "-", model=turn.model)
     try:
         _persist(tenant, bot, request, history, turn, operations)
     except Exception:
-        limits.release(reservation)  # nothing was stored or billed: give the held budget back
+        # The provider was paid: bill the turn even though its messages could not be stored, then fail.
+        logger.exception("could not store the turn; billing it alone")
+        stores().conversations.transact(operations)
         raise
-    if bot and bot.history.summarize and trimmed and request.conversation_id and request.client_history is None:
+    if bot and history and bot.history.summarize and trimmed and request.conversation_id:
         summaries.fold(tenant, bot, request.conversation_id, history, trimmed, deadline)
     limits.emit_turn_metrics(
         tenant,
@@ -213,12 +157,23 @@ def _answer_with_model(
     return turn
 
 
-def _text_of(content: Any) -> str:
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        return " ".join(str(p.get("text", "")) for p in content if isinstance(p, dict) and p.get("type") == "text")
-    return ""
+def _completion_parts(body: Any) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """The choices and usage of a provider answer, or a 502 when the answer is not a chat completion."""
+    choices = body.get("choices") if isinstance(body, dict) else None
+    if not isinstance(choices, list) or not choices or not all(isinstance(c, dict) for c in choices):
+        raise UpstreamError(
+            "The provider's answer is not a chat completion (no choices).", code="provider_bad_response"
+        )
+    usage = body.get("usage")
+    return choices, usage if isinstance(usage, dict) else {}
+
+
+def _redact_request(request: TurnRequest) -> None:
+    request.new_messages = [_redacted(m) for m in request.new_messages]
+    if request.client_history is not None:
+        request.client_history = [_redacted(m) for m in request.client_history]
+    if request.extra_system:
+        request.extra_system = redact(request.extra_system).text
 
 
 def _redacted(message: dict[str, Any]) -> dict[str, Any]:
@@ -231,36 +186,11 @@ def _redacted(message: dict[str, Any]) -> dict[str, Any]:
     return message
 
 
-def _shortcut(bot: Bot, request: TurnRequest) -> TurnResult | None:
-    """Answers that need no model: a switched-off bot, a handoff keyword, a confident FAQ match."""
-    if not bot.enabled:
-        return _handoff_answer(bot, Handoff("bot_disabled"))
-    text = request.text
-    if not text:
-        return None
-    if handoff := keyword_handoff(text, bot.handoff):
-        return _handoff_answer(bot, handoff)
-    if entry := instant_answer(text, bot.instant_answers):
-        return _local_result(entry.answer, source="instant_answer")
-    return None
-
-
-def _handoff_answer(bot: Bot, handoff: Handoff) -> TurnResult:
-    result = _local_result(bot.handoff.message, source="handoff")
-    result.handoff = handoff
-    return result
-
-
-def _local_result(content: str, *, source: Literal["instant_answer", "handoff", "moderation"]) -> TurnResult:
-    choice = {"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}
-    usage = {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}
-    return TurnResult("", None, f"atende-{source.replace('_', '-')}", [choice], usage, source=source)
-
-
 def _prompt(
     bot: Bot | None, request: TurnRequest, past: list[dict[str, Any]], summary: str | None
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """The messages to send and the history trimmed to fit the bot's budget."""
+    past = drop_unanswered_tool_calls(past)
     if bot is None:  # passthrough: the caller's messages as sent
         return [*past, *request.new_messages], []
     names = request.prompts if request.prompts is not None else bot.default_prompts
@@ -278,68 +208,27 @@ def _prompt(
         extra_system=request.extra_system,
         summary=summary,
     )
+    fixed = count_message_tokens([{"role": "system", "content": system}, *request.new_messages])
     plan = build_messages(
-        system=system,
-        history=past,
-        tail=request.new_messages,
-        token_budget=bot.history.max_history_tokens
-        + _prompt_tokens([{"role": "system", "content": system}, *request.new_messages]),
+        system=system, history=past, tail=request.new_messages, token_budget=bot.history.max_history_tokens + fixed
     )
     return plan.messages, plan.trimmed
 
 
-def _prompt_tokens(messages: list[dict[str, Any]]) -> int:
-    return count_message_tokens(messages)
+def _past(request: TurnRequest, history: History | None) -> list[dict[str, Any]]:
+    if request.client_history is not None:
+        return request.client_history
+    return history.messages if history else []
 
 
-def _prompt_tokens_upper_bound(messages: list[dict[str, Any]]) -> int:
-    """Our count plus a margin: providers count a few tokens more (names, tool schemas), and the reservation
-    must never undercount, or settling the real usage could pass a hard limit."""
-    tools = sum(count_tokens(json.dumps(m.get("tool_calls") or "")) for m in messages)
-    return math.ceil(_prompt_tokens(messages) * 1.05) + tools + 64
-
-
-def _guard_output(tenant: Tenant, bot: Bot, turn: TurnResult, deadline: providers.Deadline) -> None:
-    """Model-requested handoffs, then output moderation: a flagged reply never leaves."""
-    for choice in turn.choices:
-        message = choice.get("message") or {}
-        if handoff := reply_handoff(message, bot.handoff):
-            turn.handoff = turn.handoff or handoff
-            choice["message"] = {"role": "assistant", "content": bot.handoff.message}
-            choice["finish_reason"] = "stop"
-    if bot.moderation.mode not in ("output", "both"):
-        return
-    for choice in turn.choices:
-        text = _text_of((choice.get("message") or {}).get("content"))
-        if not text:
-            continue
-        verdict = moderation.gate(tenant.id, text, bot.moderation, "output", deadline)
-        turn.moderation.append(verdict.record())
-        if verdict.blocked:
-            turn.flagged = True
-            choice["message"] = {"role": "assistant", "content": bot.moderation.refusal_message}
-            choice["finish_reason"] = "content_filter"
-
-
-def _finish_flagged_input(
-    tenant: Tenant, bot: Bot, request: TurnRequest, history: History, verdict: moderation.GateDecision
+def _finish_local(
+    tenant: Tenant, bot: Bot, request: TurnRequest, history: History | None, result: TurnResult
 ) -> TurnResult:
-    """A refused input never reaches the model; the stored turn keeps the decision, not the text."""
-    if bot.moderation.on_flagged_input == "handoff":
-        result = _handoff_answer(bot, Handoff("moderation", ",".join(verdict.categories) or verdict.error))
-    else:
-        result = _local_result(bot.moderation.refusal_message, source="moderation")
-    result.flagged = verdict.flagged
-    result.moderation = [verdict.record()]
-    request.new_messages = [{"role": "user", "content": "[withheld: flagged by moderation]"}]
-    return _finish_local(tenant, bot, request, history, result)
-
-
-def _finish_local(tenant: Tenant, bot: Bot, request: TurnRequest, history: History, result: TurnResult) -> TurnResult:
+    """Store and count a turn Atende answered itself (zero cost)."""
     result.request_id, result.conversation_id = request.request_id, request.conversation_id
-    result.past_messages = request.client_history if request.client_history is not None else history.messages
+    result.past_messages, result.new_messages = _past(request, history), list(request.new_messages)
     _persist(tenant, bot, request, history, result, [])
-    limits.emit_turn_metrics(tenant, bot.id, result.model, 0, limits.Usage(), upstream_seconds=0.0)
+    limits.record_unbilled_turn(tenant, bot_id=bot.id, model=result.model, refused=result.source == "moderation")
     return result
 
 
@@ -347,7 +236,7 @@ def _persist(
     tenant: Tenant,
     bot: Bot | None,
     request: TurnRequest,
-    history: History,
+    history: History | None,
     turn: TurnResult,
     operations: list[dict[str, Any]],
 ) -> None:
@@ -356,7 +245,7 @@ def _persist(
     if bot and request.conversation_id:
         reply = {
             k: v
-            for k, v in (turn.choices[0]["message"] if turn.choices else {}).items()
+            for k, v in turn.choices[0]["message"].items()
             if k in ("role", "content", "tool_calls") and v is not None
         }
         store.append(
@@ -364,9 +253,10 @@ def _persist(
             bot.id,
             request.conversation_id,
             [*request.new_messages, reply],
-            after_seq=history.last_seq,
+            after_seq=history.last_seq if history else None,  # None: the store reads the tail itself
             retention_days=tenant.retention_days,
             request_id=request.request_id,
+            turn_record=turn.record(),
             extra_operations=operations,
         )
     elif operations:

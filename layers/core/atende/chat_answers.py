@@ -5,14 +5,14 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from atende.chat import TurnResult
+from atende.turns import TurnResult, text_of
 
 WEBHOOK_REPLY_BUDGET_BYTES = 10_000
 
 
 def webhook_answer(turn: TurnResult, bot_id: str, *, include_history: bool, include_raw: bool) -> dict[str, Any]:
     """What a no-code tool maps: `reply` first, the rest flat, and `choices` in OpenAI's shape."""
-    responses = [_text((c.get("message") or {}).get("content")) for c in turn.choices]
+    responses = [text_of((c.get("message") or {}).get("content")) for c in turn.choices]
     answer: dict[str, Any] = {
         "reply": responses[0] if responses else "",
         "responses": responses,
@@ -41,32 +41,35 @@ def webhook_answer(turn: TurnResult, bot_id: str, *, include_history: bool, incl
 
 
 def _fit(answer: dict[str, Any]) -> None:
-    """Keep the answer under the budget no-code tools handle: drop duplicates first, then truncate."""
+    """Keep the answer under the budget no-code tools handle: drop duplicates first, truncate the reply last.
+
+    `choices[0]` stays as long as it fits, since flows read `choices.0.message.content`.
+    """
 
     def size() -> int:
         return len(json.dumps(answer, ensure_ascii=False).encode())
 
     if size() <= WEBHOOK_REPLY_BUDGET_BYTES:
         return
-    answer["choices"] = answer["choices"][:1]
     answer["truncated"] = True
-    if size() > WEBHOOK_REPLY_BUDGET_BYTES:
-        answer["responses"] = answer["responses"][:1]
-    if size() > WEBHOOK_REPLY_BUDGET_BYTES:
-        answer["choices"] = []
-    overflow = size() - WEBHOOK_REPLY_BUDGET_BYTES
-    if overflow > 0:
-        reply = answer["reply"].encode()[: max(0, len(answer["reply"].encode()) - overflow - 64)]
-        answer["reply"] = reply.decode(errors="ignore")
+    answer["choices"] = answer["choices"][:1]
+    answer["responses"] = answer["responses"][:1]
+    if size() <= WEBHOOK_REPLY_BUDGET_BYTES:
+        return
+    while size() > WEBHOOK_REPLY_BUDGET_BYTES and answer["reply"]:
+        overflow = size() - WEBHOOK_REPLY_BUDGET_BYTES
+        answer["reply"] = answer["reply"][: max(0, len(answer["reply"]) - max(overflow // 3, 16))]
         answer["responses"] = [answer["reply"]]
+        if answer["choices"]:
+            message = {"role": "assistant", "content": answer["reply"]}
+            answer["choices"][0] = {**answer["choices"][0], "message": message}
 
 
 def updated_history(turn: TurnResult) -> list[dict[str, Any]]:
     """Past messages, then the system prompt, the new message(s) and every generated response, in order."""
     system = [m for m in turn.prompt_messages if m.get("role") == "system"][:1]
-    new = [m for m in turn.prompt_messages[len(system) :] if m not in turn.past_messages]
     responses: list[dict[str, Any]] = [c["message"] for c in turn.choices if c.get("message")]
-    return [*turn.past_messages, *system, *new[-1:], *responses] if new else [*turn.past_messages, *system, *responses]
+    return [*turn.past_messages, *system, *turn.new_messages, *responses]
 
 
 def usage_summary(usage: dict[str, Any]) -> dict[str, int]:
@@ -99,6 +102,7 @@ def completion_answer(turn: TurnResult, requested_model: str) -> dict[str, Any]:
             "flagged": turn.flagged,
             "source": turn.source,
             "moderation": turn.moderation,
+            "max_tokens": turn.max_tokens,
         },
     }
 
@@ -149,11 +153,3 @@ def _choice(choice: dict[str, Any]) -> dict[str, Any]:
         "message": choice.get("message"),
         "finish_reason": choice.get("finish_reason"),
     }
-
-
-def _text(content: Any) -> str:
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        return " ".join(str(p.get("text", "")) for p in content if isinstance(p, dict))
-    return ""

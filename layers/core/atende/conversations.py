@@ -1,7 +1,8 @@
-"""Reading and erasing a stored conversation (the right to erasure), scoped to the caller's tenant."""
+"""Reading what a chat key may read: stored conversations (and erasing them), and the bots as models."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from atende.auth import Caller
@@ -38,3 +39,21 @@ def delete_conversation(caller: Caller, bot_id: str, conversation_id: str) -> di
         ),
     )
     return {"id": conversation_id, "deleted": True, "items_removed": removed}
+
+
+def bot_models(tenant_id: str) -> list[dict[str, Any]]:
+    return [_as_model(tenant_id, bot.id, bot.created_at) for bot in stores().bots.list(tenant_id)]
+
+
+def bot_model(tenant_id: str, model: str) -> dict[str, Any]:
+    bot = stores().bots.get(tenant_id, model.removeprefix("bot:")) if model.startswith("bot:") else None
+    if bot is None:
+        raise NotFound(
+            f"No model '{model}': this tenant's models are its bots, 'bot:<id>'.", param="model", code="model_not_found"
+        )
+    return _as_model(tenant_id, bot.id, bot.created_at)
+
+
+def _as_model(tenant_id: str, bot_id: str, created_at: str) -> dict[str, Any]:
+    created = int(datetime.fromisoformat(created_at.replace("Z", "+00:00")).timestamp())
+    return {"id": f"bot:{bot_id}", "object": "model", "created": created, "owned_by": tenant_id}

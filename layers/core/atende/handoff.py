@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from atende.models.bots import HandoffSettings, InstantAnswer
-from atende.textmatch import contains_phrase, similarity
+from atende.textmatch import contains_phrase, content_words, normalize
 
-INSTANT_ANSWER_MIN_SIMILARITY = 0.75  # confident only: a near-paraphrase of a configured question
+INSTANT_ANSWER_MIN_COVERAGE = 0.6  # of a configured question's content words, all of the text's being covered
 
 HANDOFF_TOOL: dict[str, Any] = {
     "type": "function",
@@ -58,11 +58,21 @@ def reply_handoff(message: dict[str, Any], settings: HandoffSettings) -> Handoff
 
 
 def instant_answer(text: str, answers: list[InstantAnswer]) -> InstantAnswer | None:
-    """The FAQ entry whose question matches `text` confidently, if any."""
+    """The FAQ entry whose question matches `text` confidently, if any.
+
+    Confident means: the same question once accents, case and punctuation are set aside, or a question that
+    covers every content word of the text and most of its own ("horario de atención" matches "¿Cuál es el
+    horario de atención?"; "… el domingo?" does not, since "domingo" changes the answer).
+    """
+    asked = content_words(text)
     best, best_score = None, 0.0
     for entry in answers:
         for question in entry.questions:
-            score = similarity(text, question)
-            if score > best_score:
-                best, best_score = entry, score
-    return best if best_score >= INSTANT_ANSWER_MIN_SIMILARITY else None
+            if normalize(question) == normalize(text):
+                return entry
+            known = content_words(question)
+            if asked and known and asked <= known:
+                score = len(asked) / len(known)
+                if score > best_score:
+                    best, best_score = entry, score
+    return best if best_score >= INSTANT_ANSWER_MIN_COVERAGE else None

@@ -175,7 +175,8 @@ def make_resolver(*, strip_prefixes: list[str] | None = None) -> APIGatewayRestR
     @app.exception_handler(Exception)
     def _unexpected(error: Exception) -> Response:
         logger.exception("unexpected error")
-        return error_response(AtendeError("Atende hit an internal error; the request was not applied."))
+        request_id = app.current_event.request_context.request_id
+        return error_response(AtendeError(f"Atende hit an internal error (request {request_id}); it is logged."))
 
     return app
 

@@ -1,35 +1,37 @@
-"""Spend limits on the hot path: tenant status, prices, budget reservations, their settlement, turn metrics."""
+"""Spend limits on the hot path: tenant status, prices, budget reservations and their settlement.
+
+A call reserves its worst case before it runs and settles its real cost after, so concurrent calls can never
+spend past a hard limit as long as the worst case holds. When it does not (a provider reports more than
+estimated), settlement still records the real cost, so the counter is always right, and the limit can be
+passed by the underestimate of the calls in flight when the last reservation was admitted: once `committed`
+is over the limit every further reservation is refused. Turns one after another overshoot by at most one
+turn's underestimate; concurrent ones by at most one underestimate each, for the reservations the limit
+admitted at once (budget / smallest reservation). Metrics of turns live in `usage_metrics`.
+"""
 
 from __future__ import annotations
 
-import json
 import random
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
-from aws_lambda_powertools.metrics.functions import is_metrics_disabled
 from botocore.exceptions import ClientError
 
 from atende.errors import Conflict, InvalidRequest, LimitExceeded, TenantSuspended
 from atende.models.limits import Limits, TenantLimits, day_reset, iso, month_reset, periods, usd_text, utc
 from atende.models.tenants import Tenant
-from atende.observability import METRICS_NAMESPACE
 from atende.pricing import PRICE_TABLE_VERSION, ModelPrice, cost_micros, resolve_price
-from atende.settings import get_settings
 from atende.store import stores
 from atende.store.usage import Caps, Refused
+from atende.usage_metrics import emit_turn_metrics
 
 # Far above the chat function's timeout: a reservation this old belongs to an invocation that is gone, so
 # sweeping it can never race with its own settlement.
 RESERVATION_TTL_SECONDS = 300
 LIMITS_CACHE_SECONDS = 60  # upper bound; a change to the limits also bumps the tenant's updated_at
-
-MetricsSink = Callable[[dict[str, Any]], None]
 
 
 @dataclass(frozen=True)
@@ -75,6 +77,7 @@ class Reservation:
     day: str = ""  # dd
     month_spent_micros: int = 0  # settled spend of the month / day when it was made
     day_spent_micros: int = 0
+    requests: int = 1  # 0: a call that is not a user request (a summary), outside the request quota
 
 
 # --- limits of a tenant, cached per container ---------------------------------------------------
@@ -152,7 +155,7 @@ def turn_cost(price: ModelPrice | None, usage: Usage) -> int:
     return cost_micros(price, **usage.counts())
 
 
-def caps_for(limits: Limits, amount: int, tokens: int) -> Caps:
+def caps_for(limits: Limits, amount: int, tokens: int, requests: int = 1) -> Caps:
     """What each counter may hold before this reservation (negative: the request alone is too big)."""
 
     def room(limit: int | None, need: int) -> int | None:
@@ -162,7 +165,7 @@ def caps_for(limits: Limits, amount: int, tokens: int) -> Caps:
         month_micros=room(limits.monthly_budget_micros, amount),
         day_micros=room(limits.daily_budget_micros, amount),
         tokens=room(limits.monthly_token_quota, max(tokens, 1)),
-        requests=room(limits.monthly_request_quota, 1),
+        requests=room(limits.monthly_request_quota, requests) if requests else None,
     )
 
 
@@ -216,16 +219,18 @@ def reserve(
     tokens: int = 0,
     bot_id: str | None = None,
     model: str | None = None,
+    requests: int = 1,
     now: float | None = None,
 ) -> Reservation:
     """Hold `amount_micros` (the call's worst case) and `tokens` against the tenant's limits: one UpdateItem.
 
     Raises LimitExceeded naming the limit and when it resets. Expired reservations blocking the tenant are
-    swept on the spot, then the reservation is tried once more.
+    swept on the spot, then the reservation is tried once more. `requests=0` is for a call that is not a user
+    request (a summary): outside the request quota, and its refusal is not counted as a refused request.
     """
     limits, moment = tenant_limits(tenant).effective, utc(now)
     month, dd = periods(moment)
-    caps, store = caps_for(limits, amount_micros, tokens), stores().usage
+    caps, store = caps_for(limits, amount_micros, tokens, requests), stores().usage
     swept = False
     for attempt in range(4):
         if any(room is not None and room < 0 for room in vars(caps).values()):
@@ -241,10 +246,10 @@ def reserve(
                     tokens=tokens,
                     expires_at=int(moment.timestamp()) + RESERVATION_TTL_SECONDS,
                     caps=caps,
+                    requests=requests,
                 )
-                return Reservation(
-                    tenant.id, request_id, amount_micros, tokens, month, dd, figures["spent"], figures["day_spent"]
-                )
+                spent, day_spent = figures["spent"], figures["day_spent"]
+                return Reservation(tenant.id, request_id, amount_micros, tokens, month, dd, spent, day_spent, requests)
             except Refused as refused:
                 counter = refused.item
                 if f"r_{request_id}" in counter:
@@ -257,7 +262,8 @@ def reserve(
             if not swept and store.sweep(tenant.id, month, counter, moment.timestamp()):
                 swept = True
                 continue
-        store.count_refusal(tenant.id, f"{month}-{dd}", bot_id=bot_id, model=model)
+        if requests:
+            store.count(tenant.id, f"{month}-{dd}", "refused", bot_id=bot_id, model=model)
         raise refusal_for(limits, counter, amount_micros, tokens, moment)
     raise AssertionError("unreachable")
 
@@ -278,126 +284,43 @@ def settlement_operations(
         bot_id=bot_id,
         model=model,
         price_version=PRICE_TABLE_VERSION,
+        requests=reservation.requests,
+    )
+
+
+def settle(reservation: Reservation, cost: int, usage: Usage, *, bot_id: str, model: str) -> None:
+    """Settle a reservation on its own (a call whose result is not stored with a turn, like a summary), then
+    emit its metrics. The reservation is given back if the settlement cannot be written."""
+    try:
+        stores().usage.transact(settlement_operations(reservation, cost, usage, bot_id=bot_id, model=model))
+    except Exception:
+        release(reservation)  # conditional: a no-op if the settlement did land
+        raise
+    emit_turn_metrics(
+        reservation.tenant_id, bot_id, model, cost, usage, reservation=reservation, requests=reservation.requests
     )
 
 
 def release(reservation: Reservation) -> None:
     """Give back a reservation whose call failed before any usage was billed."""
     r = reservation
-    stores().usage.release(r.tenant_id, r.month, r.day, r.request_id, amount=r.amount_micros, tokens=r.tokens)
+    stores().usage.release(
+        r.tenant_id, r.month, r.day, r.request_id, amount=r.amount_micros, tokens=r.tokens, requests=r.requests
+    )
+
+
+def record_unbilled_turn(tenant: Tenant, *, bot_id: str, model: str, refused: bool) -> None:
+    """Count a turn answered without calling the model: one UpdateItem on today's report, and its metric.
+
+    A zero-cost request (an instant answer, a handoff, a disabled bot) counts in `requests`; with `refused`, a
+    turn moderation refused counts in `refused`, as a limit's refusal does. Both per bot and per model. The
+    month counter is left alone: the monthly request quota counts the requests that reach a model.
+    """
+    month, dd = periods(utc())
+    field = "refused" if refused else "requests"
+    stores().usage.count(tenant.id, f"{month}-{dd}", field, bot_id=bot_id, model=model)
+    emit_turn_metrics(tenant, bot_id, model, refused=refused)
 
 
 def price_version() -> str:
     return PRICE_TABLE_VERSION
-
-
-# --- metrics (EMF) ------------------------------------------------------------------------------
-def _print_record(record: dict[str, Any]) -> None:
-    print(json.dumps(record, separators=(",", ":")))  # Lambda ships EMF lines on stdout to CloudWatch
-
-
-_sink: MetricsSink = _print_record
-
-
-def set_metrics_sink(sink: MetricsSink | None) -> None:
-    """Where EMF records go: stdout on Lambda (the default); the local stack's alarm evaluator locally."""
-    global _sink  # one process-wide destination, set once by the local stack
-    _sink = sink or _print_record
-
-
-def _record(
-    *dimension_sets: dict[str, str],
-    counts: dict[str, int] | None = None,
-    milliseconds: dict[str, float] | None = None,
-    metadata: dict[str, Any] | None = None,
-) -> None:
-    """One EMF record built (and validated) by a per-call EphemeralMetrics: safe with handlers in threads."""
-    if is_metrics_disabled():
-        return
-    emf = EphemeralMetrics(namespace=METRICS_NAMESPACE, service="")  # no implicit `service` dimension
-    first, *more = dimension_sets
-    for name, label in first.items():
-        emf.add_dimension(name, label)
-    for extra in more:
-        emf.add_dimensions(**extra)
-    for name, count in (counts or {}).items():
-        emf.add_metric(name=name, unit=MetricUnit.Count, value=count)
-    for name, duration in (milliseconds or {}).items():
-        emf.add_metric(name=name, unit=MetricUnit.Milliseconds, value=duration)
-    for key, value in (metadata or {}).items():
-        if value is not None:
-            emf.add_metadata(key, value)
-    _sink(dict(emf.serialize_metric_set()))
-
-
-def emit_gauges(tenant_id: str, month_to_date_micros: int, day_to_date_micros: int) -> None:
-    """The spend gauges the tenant's alarms watch (Stage+Tenant) and the dashboard plots (Tenant)."""
-    _record(
-        {"Tenant": tenant_id},
-        {"Stage": get_settings().stage, "Tenant": tenant_id},
-        counts={"MonthToDateCostMicros": month_to_date_micros, "DayToDateCostMicros": day_to_date_micros},
-    )
-
-
-def emit_global_gauge(day_to_date_micros: int) -> None:
-    """All tenants' spend today, alone in its record with only `Stage`: what the global alarm matches."""
-    _record({"Stage": get_settings().stage}, counts={"GlobalDayToDateCostMicros": day_to_date_micros})
-
-
-def emit_turn_metrics(
-    tenant: Tenant | str,
-    bot_id: str | None = None,
-    model: str | None = None,
-    cost: int = 0,
-    usage: Usage | None = None,
-    *,
-    reservation: Reservation | None = None,
-    refused: bool = False,
-    requests: int = 1,
-    upstream_seconds: float | None = None,
-) -> None:
-    """A turn's counters (dimension Tenant; bot and model ride as properties, not dimensions).
-
-    Pass the turn's `reservation` to also emit the spend gauges (spend when it was reserved + this cost);
-    the limits function's schedule refreshes them every minute regardless. `refused=True` counts a turn a
-    limit (or moderation) refused; `requests=0` bills spend that is not a user request (a summary).
-    """
-    tenant_id = tenant if isinstance(tenant, str) else tenant.id
-    metadata = {"bot": bot_id, "model": model, "price_version": PRICE_TABLE_VERSION}
-    if refused:
-        _record({"Tenant": tenant_id}, counts={"Refused": 1}, metadata=metadata)
-        return
-    counts = (usage or Usage()).counts()
-    figures = {
-        "CostMicros": cost,
-        "InputTokens": counts["input_tokens"],
-        "CachedInputTokens": counts["cached_input_tokens"],
-        "OutputTokens": counts["output_tokens"],
-    }
-    if requests:
-        figures["Requests"] = requests
-    latency = {"UpstreamLatency": upstream_seconds * 1000} if upstream_seconds else None
-    _record({"Tenant": tenant_id}, counts=figures, milliseconds=latency, metadata=metadata)
-    if reservation is not None:
-        emit_gauges(tenant_id, reservation.month_spent_micros + cost, reservation.day_spent_micros + cost)
-
-
-def record_extra_spend(tenant: Tenant, cost: int, usage: Usage, *, bot_id: str, model: str) -> None:
-    """Bill a call made outside a turn's reservation (a conversation summary): one transaction, after the fact."""
-    month, dd = periods(utc())
-    operations = stores().usage.settlement_operations(
-        tenant.id,
-        month,
-        dd,
-        None,
-        reserved=0,
-        reserved_tokens=0,
-        cost=cost,
-        counts=usage.counts(),
-        bot_id=bot_id,
-        model=model,
-        price_version=PRICE_TABLE_VERSION,
-        requests=0,
-    )
-    stores().usage.transact(operations)
-    emit_turn_metrics(tenant, bot_id, model, cost, usage, requests=0)

@@ -6,7 +6,6 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
 from pydantic import ValidationError
 
 from atende import providers
@@ -20,9 +19,10 @@ from atende.models.moderation import (
     canonical_category,
     category_alias,
 )
-from atende.observability import METRICS_NAMESPACE, logger
+from atende.observability import logger
 from atende.providers import Deadline
 from atende.settings import get_settings
+from atende.usage_metrics import emit_moderation
 
 type GateStage = Literal["input", "output"]
 API_STAGE = "api"  # the metrics' Stage for the /v1/moderations and /v1/moderate endpoints
@@ -78,7 +78,7 @@ def gate(tenant_id: str, text: str, policy: ModerationPolicy, stage: GateStage, 
     except Exception as error:  # noqa: BLE001 — a guard must not take the turn down: the fail mode decides
         logger.exception("moderation failed unexpectedly", extra={"stage": stage})
         decision = _failed(stage, f"internal_error: {type(error).__name__}", policy)
-    _emit(
+    emit_moderation(
         tenant_id,
         stage,
         checks=1,
@@ -136,10 +136,10 @@ def moderate(
     try:
         response = parse(providers.moderation(tenant_id, inputs, model, deadline).body)
     except AtendeError:
-        _emit(tenant_id, API_STAGE, checks=_input_count(inputs), flagged=0, errors=1)
+        emit_moderation(tenant_id, API_STAGE, checks=_input_count(inputs), flagged=0, errors=1)
         raise
     flagged = sum(1 for result in response.results if result.flagged)
-    _emit(tenant_id, API_STAGE, checks=len(response.results), flagged=flagged, errors=0)
+    emit_moderation(tenant_id, API_STAGE, checks=len(response.results), flagged=flagged, errors=0)
     return response
 
 
@@ -196,19 +196,3 @@ def _input_count(inputs: str | list[Any]) -> int:
     if isinstance(inputs, list) and inputs and all(isinstance(item, str) for item in inputs):
         return len(inputs)
     return 1  # a string, or one multimodal list of parts
-
-
-def _emit(tenant_id: str, stage: str, *, checks: int, flagged: int, errors: int, blocked: int | None = None) -> None:
-    """One EMF record per decision: a fresh metrics object, since handlers may share a process across threads.
-
-    No `service` dimension, so chat and moderate count into the same Tenant/Stage series.
-    """
-    metrics = EphemeralMetrics(namespace=METRICS_NAMESPACE, service="")
-    metrics.add_dimension(name="Tenant", value=tenant_id)
-    metrics.add_dimension(name="Stage", value=stage)
-    metrics.add_metric(name="ModerationChecks", unit=MetricUnit.Count, value=checks)
-    metrics.add_metric(name="ModerationFlagged", unit=MetricUnit.Count, value=flagged)
-    metrics.add_metric(name="ModerationErrors", unit=MetricUnit.Count, value=errors)
-    if blocked is not None:
-        metrics.add_metric(name="ModerationBlocked", unit=MetricUnit.Count, value=blocked)
-    metrics.flush_metrics()

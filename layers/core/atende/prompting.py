@@ -192,3 +192,23 @@ def history_for_summary(trimmed: Sequence[Mapping[str, Any]]) -> str:
         if role == "assistant":
             lines.extend(_render_tool_calls(message))
     return "\n".join(lines)
+
+
+def drop_unanswered_tool_calls(history: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """History without tool calls that never got their results (OpenAI refuses such a conversation).
+
+    A stored reply can carry `tool_calls` the caller never answered (it moved on with a user message):
+    its text is kept when it has any, the calls are dropped, and results that answer no call are dropped too.
+    """
+    cleaned: list[dict[str, Any]] = []
+    for position, message in enumerate(history):
+        calls = message.get("tool_calls") or []
+        if calls:
+            answered = {m.get("tool_call_id") for m in history[position + 1 :] if _is_tool_result(m)}
+            if not all(call.get("id") in answered for call in calls):
+                if message.get("content"):
+                    cleaned.append({k: v for k, v in message.items() if k != "tool_calls"})
+                continue
+        cleaned.append(message)  # the same object: callers map kept messages back to their stored items
+    called = {call.get("id") for m in cleaned for call in m.get("tool_calls") or []}
+    return [m for m in cleaned if not (_is_tool_result(m) and m.get("tool_call_id") not in called)]

@@ -7,6 +7,7 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from email.utils import parsedate_to_datetime
 from functools import lru_cache
 from typing import Any
 
@@ -97,7 +98,7 @@ def call_with_failover[T](
             client = _client(credential.api_key, credential.base_url, credential.organization)
             try:
                 return request(client, target, remaining), target, attempts, failures
-            except openai.AuthenticationError as error:
+            except openai.AuthenticationError:
                 failures.append(f"{target.provider}: 401")
                 if not credential_refreshed:  # a rotated key takes effect at once: read the secret again
                     credential_refreshed = True
@@ -105,8 +106,9 @@ def call_with_failover[T](
                     if fresh.api_key != credential.api_key:
                         credential = fresh
                         continue
+                # The provider's own text is not repeated: OpenAI's names part of the rejected key.
                 last = UpstreamError(
-                    f"The '{target.provider}' provider rejected the stored API key ({_upstream_message(error)}). "
+                    f"The '{target.provider}' provider rejected the stored API key (401). "
                     f"A tenant admin must update it: PUT /v1/credentials/{target.provider}.",
                     code="provider_auth_failed",
                 )
@@ -133,9 +135,35 @@ def call_with_failover[T](
 
 def _backoff(attempt: int, error: AtendeError | None, deadline: Deadline) -> None:
     delay = BACKOFF_BASE_SECONDS * (2**attempt) * random.uniform(0.5, 1.5)  # noqa: S311 — jitter, not crypto
-    retry_after = (error.headers.get("Retry-After") if error else None) or "0"
-    delay = max(delay, min(float(retry_after), 2.0))
+    delay = max(delay, min(retry_after_seconds(error.headers.get("Retry-After") if error else None), 2.0))
     time.sleep(min(delay, max(0.0, deadline.remaining() - MIN_ATTEMPT_SECONDS)))
+
+
+def _json_object(text: str) -> dict[str, Any]:
+    """The provider's JSON answer; anything but a JSON object is the provider's failure (502), not ours."""
+    try:
+        body = json.loads(text)
+    except ValueError:
+        body = None
+    if not isinstance(body, dict):
+        raise UpstreamError(
+            "The provider answered with something that is not a JSON object.", code="provider_bad_response"
+        )
+    return body
+
+
+def retry_after_seconds(value: str | None) -> float:
+    """Retry-After as seconds: a number, or an HTTP date; 0 when absent or unreadable."""
+    if not value:
+        return 0.0
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
+    except (TypeError, ValueError):
+        return 0.0
 
 
 def _upstream_message(error: openai.APIStatusError) -> str:
@@ -182,7 +210,7 @@ def chat_completion(
         raw = client.chat.completions.with_raw_response.create(
             **wire_params(params, target.model), model=target.model, stream=False, timeout=remaining
         )
-        return dict(json.loads(raw.text))
+        return _json_object(raw.text)
 
     started = time.monotonic()
     body, target, attempts, failures = call_with_failover(tenant_id, targets, deadline, request)
@@ -194,7 +222,7 @@ def moderation(tenant_id: str, inputs: str | list[Any], model: str, deadline: De
 
     def request(client: openai.OpenAI, target: Target, remaining: float) -> dict[str, Any]:
         raw = client.moderations.with_raw_response.create(input=inputs, model=target.model, timeout=remaining)
-        return dict(json.loads(raw.text))
+        return _json_object(raw.text)
 
     started = time.monotonic()
     body, target, attempts, failures = call_with_failover(tenant_id, [Target("openai", model)], deadline, request)

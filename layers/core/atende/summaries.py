@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from atende import limits, providers
+from atende.errors import AtendeError
 from atende.models.bots import Bot
 from atende.models.tenants import Tenant
 from atende.observability import logger
+from atende.pricing import ModelPrice
 from atende.prompting import SUMMARY_INSTRUCTION, history_for_summary
+from atende.request_params import reservation_estimate
 from atende.store import stores
 from atende.store.conversations import History
 
@@ -23,32 +27,80 @@ def fold(
     trimmed: list[dict[str, Any]],
     deadline: providers.Deadline,
 ) -> None:
-    """Summarize the previous summary plus the trimmed turns; never fails the turn that triggered it."""
+    """Summarize the previous summary plus the trimmed turns; never fails the turn that triggered it.
+
+    The call is budgeted like a turn: its worst case is reserved first (no summary when a limit refuses it;
+    the trimmed turns wait for a later one), its real cost settled after, the reservation released on failure.
+    """
     seqs = history.seqs_of(trimmed)
     if not seqs or deadline.remaining() < providers.MIN_ATTEMPT_SECONDS:
         return
     previous = history.summary or "(none yet)"
-    params = {
-        "messages": [
-            {"role": "system", "content": SUMMARY_INSTRUCTION},
-            {
-                "role": "user",
-                "content": f"Previous summary:\n{previous}\n\nTurns to fold in:\n{history_for_summary(trimmed)}",
-            },
-        ],
-        "max_tokens": SUMMARY_MAX_TOKENS,
-        "temperature": 0,
-    }
+    messages = [
+        {"role": "system", "content": SUMMARY_INSTRUCTION},
+        {
+            "role": "user",
+            "content": f"Previous summary:\n{previous}\n\nTurns to fold in:\n{history_for_summary(trimmed)}",
+        },
+    ]
+    held = _reserve(tenant, bot, messages)
+    if held is None:
+        return
+    reservation, price = held
+    settled = False
     try:
-        result = providers.chat_completion(tenant.id, [providers.Target(bot.provider, bot.model)], params, deadline)
-        summary = str(result.body["choices"][0]["message"]["content"] or "").strip()
+        target = providers.Target(bot.provider, bot.model)
+        result = providers.chat_completion(tenant.id, [target], _params(messages), deadline)
         usage = limits.Usage.from_openai(result.body.get("usage"))
-        cost = limits.turn_cost(limits.price_for(tenant, result.model), usage)
-        limits.record_extra_spend(tenant, cost, usage, bot_id=bot.id, model=result.model)
+        cost = limits.turn_cost(limits.price_for(tenant, result.model, strict=False) or price, usage)
+        limits.settle(reservation, cost, usage, bot_id=bot.id, model=result.model)
+        settled = True
+        summary = str(result.body["choices"][0]["message"]["content"] or "").strip()
     except Exception:  # noqa: BLE001 — a summary is an optimisation: the turn already answered
         logger.exception("could not update the conversation summary")
+        if not settled:
+            _release(reservation)
         return
     if summary:
         stores().conversations.save_summary(
             tenant.id, bot.id, conversation_id, summary, through_seq=max(seqs), retention_days=tenant.retention_days
         )
+
+
+def _reserve(
+    tenant: Tenant, bot: Bot, messages: list[dict[str, Any]]
+) -> tuple[limits.Reservation, ModelPrice | None] | None:
+    """Hold the summary's worst case: its prompt with a turn's margin, SUMMARY_MAX_TOKENS out, the bot model's price.
+
+    None when a limit refuses it (or the call cannot be priced): the summary is skipped, not the turn.
+    """
+    try:
+        price = limits.price_for(tenant, bot.model)
+        estimate, tokens = reservation_estimate(_params(messages), [price])
+        reservation = limits.reserve(
+            tenant,
+            f"summary-{uuid.uuid4().hex}",
+            estimate,
+            tokens=tokens,
+            bot_id=bot.id,
+            model=bot.model,
+            requests=0,
+        )
+    except AtendeError as refused:
+        logger.info("conversation summary skipped", extra={"code": refused.code})
+        return None
+    except Exception:  # noqa: BLE001 — the store failing must not fail a turn that already answered
+        logger.exception("could not reserve budget for the conversation summary")
+        return None
+    return reservation, price
+
+
+def _params(messages: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"messages": messages, "max_tokens": SUMMARY_MAX_TOKENS, "temperature": 0}
+
+
+def _release(reservation: limits.Reservation) -> None:
+    try:
+        limits.release(reservation)
+    except Exception:  # noqa: BLE001 — an unreleased reservation expires and is swept
+        logger.exception("could not release the summary's reservation")

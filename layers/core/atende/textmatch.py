@@ -30,13 +30,3 @@ def contains_phrase(text: str, phrase: str) -> bool:
     """Whole-word phrase containment after normalization ("agente humano" in "Quiero un agente humano!")."""
     needle = normalize(phrase)
     return bool(needle) and f" {needle} " in f" {normalize(text)} "
-
-
-def similarity(a: str, b: str) -> float:
-    """Jaccard similarity of content words; 1.0 for equal normalized texts."""
-    if normalize(a) == normalize(b):
-        return 1.0
-    words_a, words_b = content_words(a), content_words(b)
-    if not words_a or not words_b:
-        return 0.0
-    return len(words_a & words_b) / len(words_a | words_b)

@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from atende.auth import Caller
-from atende.errors import Conflict, InvalidRequest, NotFound, PreconditionFailed, PreconditionRequired
+from atende.errors import (
+    Conflict,
+    InvalidRequest,
+    NotFound,
+    PayloadTooLarge,
+    PreconditionFailed,
+    PreconditionRequired,
+)
 from atende.models.bots import Bot, BotCreate, BotPatch, BotReplace, BotSettings
 from atende.models.common import utc_now
 from atende.models.tenants import Tenant
 from atende.store import stores
+from atende.store.bots import MAX_CONFIG_BYTES, config_document
 from atende.store.table import AuditEntry
 
 
@@ -30,6 +39,32 @@ def _check_against_tenant(settings: BotSettings, tenant: Tenant) -> None:
         )
 
 
+def _check_size(bot: Bot) -> None:
+    """413 naming the largest field when the stored bot would not fit in one DynamoDB item.
+
+    Every request is under the body limit, but PATCHes add up: two small ones can grow a bot past what a write takes.
+    """
+    size = len(config_document(bot).encode())
+    if size <= MAX_CONFIG_BYTES:
+        return
+    fields = bot.model_dump(mode="json", exclude={"id", "version", "created_at", "updated_at"})
+    sizes = {
+        name: len(json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode())
+        for name, value in fields.items()
+    }
+    largest = max(sizes, key=sizes.__getitem__)
+    raise PayloadTooLarge(
+        f"{largest}: the bot would take {_kb(size)} KB stored, over the {_kb(MAX_CONFIG_BYTES)} KB a bot may hold; "
+        f"{largest} is its largest field ({_kb(sizes[largest])} KB). Shorten it, or split the bot.",
+        param=largest,
+        code="bot_too_large",
+    )
+
+
+def _kb(size: int) -> str:
+    return f"{size / 1024:.0f}"
+
+
 def _audit(caller: Caller, bot_id: str, action: str, changed: list[str]) -> AuditEntry:
     return AuditEntry(caller.tenant_id, caller.key_prefix, action, f"bot/{bot_id}", changed)
 
@@ -46,6 +81,7 @@ def create_bot(caller: Caller, body: BotCreate) -> Bot:
     _check_against_tenant(body, tenant)
     now = utc_now()
     bot = Bot(**body.model_dump(), version=1, created_at=now, updated_at=now)
+    _check_size(bot)
     return stores().bots.create(
         caller.tenant_id, bot, _audit(caller, bot.id, "bot.create", sorted(body.model_fields_set))
     )
@@ -80,6 +116,7 @@ def _write(caller: Caller, current: Bot, settings: dict[str, Any], expected: int
         created_at=current.created_at,
         updated_at=utc_now(),
     )
+    _check_size(bot)
     try:
         return stores().bots.replace(caller.tenant_id, bot, expected, _audit(caller, bot.id, "bot.update", changed))
     except Conflict as error:

@@ -11,6 +11,7 @@ from atende.store.table import AuditEntry
 
 
 def store_credential(caller: Caller, provider: str, body: CredentialPut) -> CredentialInfo:
+    stores().tenants.require(caller.tenant_id)  # never a secret for a deleted tenant (its key may still be cached)
     info = secrets.put_credential(caller.tenant_id, provider, body)
     changed = sorted(body.model_fields_set)
     stores().audit.transact(

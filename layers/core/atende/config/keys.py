@@ -13,6 +13,7 @@ from atende.store.table import AuditEntry
 
 def issue_key(caller: Caller, tenant_id: str, body: KeyCreate) -> KeyCreated:
     """Create a key; its clear text exists only in this answer, the table keeps its SHA-256."""
+    stores().tenants.require(tenant_id)  # a cached admin key of a deleted tenant must not mint new keys
     key = new_key()
     info = KeyInfo(
         id=f"key_{random.token_hex(6)}",

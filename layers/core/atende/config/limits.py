@@ -10,7 +10,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from atende import alarms
 from atende.auth import Caller
 from atende.errors import InvalidRequest, UpstreamError
-from atende.limits import day_reset, forget, iso, month_reset, periods, utc
+from atende.limits import forget
 from atende.models.limits import (
     Limits,
     LimitsSpec,
@@ -20,11 +20,16 @@ from atende.models.limits import (
     UsagePlanInfo,
     UsageReport,
     UsageTotals,
+    day_reset,
+    iso,
+    month_reset,
+    periods,
+    utc,
 )
 from atende.pricing import PRICE_TABLE_VERSION, micros_to_usd
 from atende.store import stores
 from atende.store.table import AuditEntry
-from atende.store.usage import REPORT_FIELDS
+from atende.store.usage_report import add_up
 
 _PERIOD = re.compile(r"^(\d{4})-(\d{2})(?:-(\d{2}))?$")
 
@@ -121,38 +126,16 @@ def parse_period(period: str | None) -> str:
 def get_usage(tenant_id: str, period: str | None) -> UsageReport:
     """Spend, tokens, requests and refusals of a month or a day, with breakdowns by day, bot and model."""
     period = parse_period(period)
-    items = stores().usage.usage_items(tenant_id, period)
-    totals: dict[str, int] = dict.fromkeys(REPORT_FIELDS, 0)
-    by_day: dict[str, UsageTotals] = {}
-    by_bot: dict[str, dict[str, int]] = {}
-    by_model: dict[str, dict[str, int]] = {}
-    reserved = 0
-    for item in items:
-        sk = str(item["SK"]).removeprefix("USAGE#")
-        if len(sk) == 7:  # the month counter: only what is held right now comes from it
-            reserved = max(0, int(item.get("committed", 0)) - int(item.get("spent", 0)))
-            continue
-        day = {field: int(item.get(field, 0)) for field in REPORT_FIELDS}
-        by_day[sk] = _totals(day)
-        for field in REPORT_FIELDS:
-            totals[field] += day[field]
-        for name, value in item.items():
-            scope, _, rest = str(name).partition("#")
-            if scope not in ("bot", "model") or "#" not in rest:
-                continue
-            key, _, field = rest.rpartition("#")
-            if field in REPORT_FIELDS:
-                target = (by_bot if scope == "bot" else by_model).setdefault(key, dict.fromkeys(REPORT_FIELDS, 0))
-                target[field] += int(value)
+    figures = add_up(stores().usage.usage_items(tenant_id, period))
     return UsageReport(
         tenant_id=tenant_id,
         period=period,
         price_table_version=PRICE_TABLE_VERSION,
-        reserved_micros=reserved,
-        by_day=dict(sorted(by_day.items())),
-        by_bot={k: _totals(v) for k, v in sorted(by_bot.items())},
-        by_model={k: _totals(v) for k, v in sorted(by_model.items())},
-        **_totals(totals).model_dump(),
+        reserved_micros=figures.reserved_micros,
+        by_day={k: _totals(v) for k, v in sorted(figures.by_day.items())},
+        by_bot={k: _totals(v) for k, v in sorted(figures.by_bot.items())},
+        by_model={k: _totals(v) for k, v in sorted(figures.by_model.items())},
+        **_totals(figures.totals).model_dump(),
     )
 
 

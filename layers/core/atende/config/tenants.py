@@ -55,9 +55,11 @@ def set_status(caller: Caller, tenant_id: str, suspend: SuspendRequest | None) -
 
 
 def delete_tenant(caller: Caller, tenant_id: str) -> dict:
-    """Revoke the tenant's keys, delete its credentials and every item in its partition.
+    """Revoke the tenant's keys, delete its credentials and every item in its partition, then leave a tombstone.
 
-    Conversations live in their own partitions and expire through TTL within the tenant's retention.
+    Conversations live in their own partitions and expire through TTL within the tenant's retention, so the id is
+    never given out again: the profile becomes a tombstone that refuses a new tenant with this id (409). Each step
+    leaves the profile in place, so a delete that failed half way can be sent again.
     """
     store = stores()
     tenant = store.tenants.require(tenant_id)
@@ -66,7 +68,15 @@ def delete_tenant(caller: Caller, tenant_id: str) -> dict:
     for credential in secrets.list_credentials(tenant_id):
         secrets.delete_credential(tenant_id, credential.provider)
     removed = store.tenants.delete_items(tenant_id)
-    return {"id": tenant.id, "deleted": True, "keys_revoked": revoked, "items_removed": removed}
+    deleted_at = store.tenants.bury(tenant_id, _audit(caller, tenant_id, "tenant.delete"))
+    revoked += store.keys.revoke_all(tenant_id)  # a key its admins issued while this ran
+    return {
+        "id": tenant.id,
+        "deleted": True,
+        "deleted_at": deleted_at,
+        "keys_revoked": revoked,
+        "items_removed": removed,
+    }
 
 
 FIRST_KEY_DEFAULTS = {"label": "first admin key", "scopes": ["admin", "chat", "moderate"]}

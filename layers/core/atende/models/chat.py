@@ -7,8 +7,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
+from atende.errors import InvalidRequest
 from atende.models.bots import ModelName, PromptName
-from atende.models.common import RequestModel
 
 MAX_MESSAGE_CHARS = 32_000
 ConversationId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:@+=-]{0,127}$")]
@@ -16,9 +16,13 @@ Role = Literal["system", "developer", "user", "assistant", "tool"]
 
 
 class ChatMessage(BaseModel):
-    """One message in OpenAI's shape: content is text, content parts (text, image_url) or null."""
+    """One message in OpenAI's shape: content is text, content parts (text, image_url) or null.
 
-    model_config = ConfigDict(extra="forbid")
+    Keys OpenAI or Atende add to messages they return (`annotations`, `audio`, `created_at`, `seq`, …) are
+    dropped, so a history read back from either can be sent again as is.
+    """
+
+    model_config = ConfigDict(extra="ignore")
 
     role: Role
     content: str | list[dict[str, Any]] | None = None
@@ -34,8 +38,13 @@ class ChatMessage(BaseModel):
             raise ValueError(f"at most {MAX_MESSAGE_CHARS} characters")
         if isinstance(value, list):
             for part in value:
-                if part.get("type") not in ("text", "image_url", "input_audio", "file", "refusal"):
-                    raise ValueError(f"unknown content part type {part.get('type')!r}")
+                kind = part.get("type")
+                if kind not in ("text", "image_url", "input_audio", "file", "refusal"):
+                    raise ValueError(f"unknown content part type {kind!r}")
+                if kind == "text" and not isinstance(part.get("text"), str):
+                    raise ValueError("a text part needs a 'text' string")
+                if kind == "image_url" and not isinstance((part.get("image_url") or {}).get("url"), str):
+                    raise ValueError("an image_url part needs 'image_url.url'")
         return value
 
     def openai(self) -> dict[str, Any]:
@@ -66,9 +75,13 @@ class SamplingOverrides(BaseModel):
 
 
 class WebhookChatRequest(SamplingOverrides):
-    """POST /v1/bots/{bot}/chat: flat JSON that Weni, Typebot, n8n, Zapier or Make can build from variables."""
+    """POST /v1/bots/{bot}/chat: flat JSON that Weni, Typebot, n8n, Zapier or Make can build from variables.
 
-    model_config = ConfigDict(extra="forbid")
+    Keys Atende does not know are ignored (tools often post their whole context: contact, flow, results);
+    a number where text is expected (a numeric message or contact id) is taken as text.
+    """
+
+    model_config = ConfigDict(extra="ignore", coerce_numbers_to_str=True)
 
     message: str = Field(min_length=1, max_length=MAX_MESSAGE_CHARS)
     history: list[ChatMessage] | None = Field(default=None, max_length=500)
@@ -116,6 +129,30 @@ class WebhookChatRequest(SamplingOverrides):
         return value
 
 
+PASSTHROUGH_FIELDS = frozenset(
+    {
+        "seed",
+        "stop",
+        "user",
+        "logprobs",
+        "top_logprobs",
+        "logit_bias",
+        "parallel_tool_calls",
+        "metadata",
+        "store",
+        "service_tier",
+        "reasoning_effort",
+        "verbosity",
+        "prediction",
+        "modalities",
+        "audio",
+        "safety_identifier",
+        "prompt_cache_key",
+        "web_search_options",
+    }
+)
+
+
 class ChatCompletionRequest(SamplingOverrides):
     """POST /v1/chat/completions in OpenAI's wire format; `model` is `bot:<id>` or a model name.
 
@@ -134,9 +171,17 @@ class ChatCompletionRequest(SamplingOverrides):
     stream_options: dict[str, Any] | None = None
 
     def passthrough(self) -> dict[str, Any]:
-        """Provider parameters Atende does not interpret (seed, stop, user, logprobs, …)."""
-        return dict(self.model_extra or {})
+        """OpenAI parameters Atende passes on without interpreting them; any other unknown field is refused.
 
-
-class ConversationQuery(RequestModel):
-    limit: int = Field(default=100, ge=1, le=1000)
+        Model, n, max_tokens and stream are Atende's to set (the budget reservation depends on them), and the
+        SDK's own options (`extra_body`, `extra_headers`, `timeout`…) are not request fields at all.
+        """
+        extras = dict(self.model_extra or {})
+        for name in extras:
+            if name not in PASSTHROUGH_FIELDS:
+                raise InvalidRequest(
+                    f"{name}: not a parameter Atende accepts on /v1/chat/completions.",
+                    param=name,
+                    code="unknown_parameter",
+                )
+        return extras

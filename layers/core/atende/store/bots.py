@@ -11,6 +11,9 @@ from atende.errors import Conflict, NotFound
 from atende.models.bots import Bot
 from atende.store.table import AuditEntry, TableStore, tenant_pk
 
+# DynamoDB refuses items over 400 KB; the rest of the item (keys, version, names) fits in what this leaves.
+MAX_CONFIG_BYTES = 350 * 1024
+
 
 def bot_key(tenant_id: str, bot_id: str) -> dict[str, str]:
     return {"PK": tenant_pk(tenant_id), "SK": f"BOT#{bot_id}"}
@@ -75,12 +78,17 @@ class BotStore(TableStore):
         self.transact([delete], audit, on_condition_failed=NotFound(f"No bot '{bot_id}'.", param="bot"))
 
 
+def config_document(bot: Bot) -> str:
+    """The JSON stored in the item's `config` attribute (UTF-8 bytes are what count against the item limit)."""
+    return bot.model_dump_json(exclude={"version"})
+
+
 def _item(tenant_id: str, bot: Bot) -> dict[str, Any]:
     return {
         **bot_key(tenant_id, bot.id),
         "type": "bot",
         "version": bot.version,
-        "config": bot.model_dump_json(exclude={"version"}),
+        "config": config_document(bot),
     }
 
 

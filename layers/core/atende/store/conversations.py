@@ -76,20 +76,22 @@ class ConversationStore(TableStore):
         conversation_id: str,
         messages: list[dict[str, Any]],
         *,
-        after_seq: int,
+        after_seq: int | None,
         retention_days: int,
         request_id: str,
+        turn_record: dict[str, Any] | None = None,
         extra_operations: list[dict[str, Any]] | None = None,
     ) -> int:
         """Store `messages` after `after_seq` in one transaction with `extra_operations` (billing).
 
         When a concurrent turn took those sequence numbers, re-read the tail and try the next ones: both
         turns land, each turn's messages stay adjacent and in order, and nothing is overwritten.
-        Returns the sequence number of the last stored message.
+        `after_seq=None` (history was not read) reads the tail first. `turn_record` (how the turn was answered,
+        billed and moderated; never text) is kept on the last message. Returns the last sequence number stored.
         """
         pk = conversation_pk(tenant_id, bot_id, conversation_id)
         now, ttl = utc_now(), expires_at(retention_days)
-        seq = after_seq
+        seq = self._last_seq(pk) if after_seq is None else after_seq
         for _ in range(MAX_APPEND_ATTEMPTS):
             puts = [
                 {
@@ -110,6 +112,8 @@ class ConversationStore(TableStore):
                 }
                 for i, message in enumerate(messages)
             ]
+            if turn_record is not None and puts:
+                puts[-1]["Put"]["Item"]["turn"] = json.dumps(turn_record, ensure_ascii=False, default=str)
             try:
                 self.transact(puts + list(extra_operations or []))
                 return seq + len(messages)
@@ -176,4 +180,6 @@ def _message(item: dict[str, Any], *, with_meta: bool = False) -> dict[str, Any]
     if with_meta:
         message["created_at"] = item.get("created_at")
         message["seq"] = int(str(item["SK"]).removeprefix("MSG#"))
+        if item.get("turn"):
+            message["turn"] = json.loads(item["turn"])
     return message

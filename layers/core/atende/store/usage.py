@@ -13,9 +13,9 @@ from botocore.exceptions import ClientError
 from atende.models.common import utc_now
 from atende.models.limits import Hold, LimitsSpec, OperatorLimitsSpec, TenantLimits
 from atende.store.table import AuditEntry, TableStore, conditional_failed, tenant_pk
+from atende.store.usage_report import report_additions
 
 LIMITS = "LIMITS"
-REPORT_FIELDS = ("spent", "input_tokens", "cached_input_tokens", "output_tokens", "requests", "refused")
 
 
 def usage_key(tenant_id: str, period: str) -> dict[str, str]:
@@ -61,11 +61,11 @@ class UsageStore(TableStore):
     - `USAGE#{yyyy-mm}` the month counter, the one item a reservation touches: `committed` (spent + outstanding
       reservations, micro-dollars), `spent`, `committed_tokens`, `tokens`, `requests`, the day figures
       `dc_{dd}` / `ds_{dd}` (committed / spent that day) and one `r_{request_id}` map per outstanding reservation
-      (amount, tokens, day, expires_at). Keeping reservations inside the counter makes a reservation one
+      (amount, tokens, requests, day, expires_at). Keeping reservations inside the counter makes a reservation one
       conditional UpdateItem that returns the counter, a settlement one Update inside the turn's transaction,
       and lets a sweeper find expired reservations without a query.
     - `USAGE#{yyyy-mm-dd}` the day report: spend, tokens, requests, refusals, and the same per bot and per model
-      as flat `bot#{id}#{field}` / `model#{name}#{field}` attributes.
+      (its format lives in `usage_report`).
     - `LIMITS` the tenant admin's limits, the operator's caps and prices (JSON), holds, usage plan ids.
     """
 
@@ -81,17 +81,16 @@ class UsageStore(TableStore):
         tokens: int,
         expires_at: int,
         caps: Caps,
+        requests: int = 1,
     ) -> dict[str, Any]:
-        """One conditional UpdateItem; returns the counter's committed and spent figures after it."""
+        """One conditional UpdateItem; returns the counter's committed and spent figures after it.
+
+        `requests=0` holds budget for a call that is not a user request (a summary): the request quota ignores it.
+        """
         names = {"#ty": "type", "#r": reservation_attr(request_id), "#dc": f"dc_{dd}", "#ds": f"ds_{dd}"}
-        values: dict[str, Any] = {
-            ":ty": "usage",
-            ":resv": {"amount": amount, "tokens": tokens, "day": dd, "expires_at": expires_at},
-            ":amount": amount,
-            ":tokens": tokens,
-            ":one": 1,
-            ":zero": 0,
-        }
+        held = {"amount": amount, "tokens": tokens, "requests": requests, "day": dd, "expires_at": expires_at}
+        values: dict[str, Any] = {":ty": "usage", ":resv": held, ":zero": 0}
+        values.update({":amount": amount, ":tokens": tokens, ":requests": requests})
         clauses = ["attribute_not_exists(#r)"]  # a reused request id must not overwrite a live reservation
         for attr, room, placeholder in (
             ("committed", caps.month_micros, ":month_room"),
@@ -107,7 +106,7 @@ class UsageStore(TableStore):
                 Key=usage_key(tenant_id, month),
                 UpdateExpression=(
                     "SET #ty = :ty, #r = :resv, spent = if_not_exists(spent, :zero), #ds = if_not_exists(#ds, :zero) "
-                    "ADD committed :amount, #dc :amount, committed_tokens :tokens, requests :one"
+                    "ADD committed :amount, #dc :amount, committed_tokens :tokens, requests :requests"
                 ),
                 ExpressionAttributeNames=names,
                 ExpressionAttributeValues=values,
@@ -133,7 +132,7 @@ class UsageStore(TableStore):
         tenant_id: str,
         month: str,
         dd: str,
-        request_id: str | None,
+        request_id: str,
         *,
         reserved: int,
         reserved_tokens: int,
@@ -148,21 +147,16 @@ class UsageStore(TableStore):
 
         Unconditional on purpose: a failed condition would cancel the messages written in the same
         transaction. A reservation is only swept long after the function that made it has timed out, so the
-        attribute is always still there when its own turn settles. Without `request_id` the spend had no
-        reservation (a summary call, say) and is simply added.
+        attribute is always still there when its own turn settles.
         """
         used_tokens = counts["input_tokens"] + counts["output_tokens"]
-        month_names = {"#dc": f"dc_{dd}", "#ds": f"ds_{dd}"}
-        if request_id is not None:
-            month_names["#r"] = reservation_attr(request_id)
         settle = {
             "Update": {
                 "TableName": self.name,
                 "Key": usage_key(tenant_id, month),
-                "UpdateExpression": ("REMOVE #r " if request_id is not None else "")
-                + "ADD committed :delta, #dc :delta, spent :cost, #ds :cost, "
-                + "committed_tokens :token_delta, tokens :tokens",
-                "ExpressionAttributeNames": month_names,
+                "UpdateExpression": "REMOVE #r ADD committed :delta, #dc :delta, spent :cost, #ds :cost, "
+                "committed_tokens :token_delta, tokens :tokens",
+                "ExpressionAttributeNames": {"#r": reservation_attr(request_id), "#dc": f"dc_{dd}", "#ds": f"ds_{dd}"},
                 "ExpressionAttributeValues": {
                     ":delta": cost - reserved,
                     ":cost": cost,
@@ -171,37 +165,24 @@ class UsageStore(TableStore):
                 },
             }
         }
-        names: dict[str, str] = {"#ty": "type"}
-        values: dict[str, Any] = {":ty": "usage", ":pv": {price_version}}
-        adds = ["price_versions :pv"]
         figures = {"spent": cost, **counts, "requests": requests}
-        for s, scope in enumerate(("", f"bot#{bot_id}#", f"model#{model}#")):
-            for i, (field, value) in enumerate(figures.items()):
-                names[f"#s{s}f{i}"] = f"{scope}{field}"
-                values[f":v{i}"] = value  # the same figure for the total, the bot and the model
-                adds.append(f"#s{s}f{i} :v{i}")
-        report = {
-            "Update": {
-                "TableName": self.name,
-                "Key": usage_key(tenant_id, f"{month}-{dd}"),
-                "UpdateExpression": "SET #ty = :ty ADD " + ", ".join(adds),
-                "ExpressionAttributeNames": names,
-                "ExpressionAttributeValues": values,
-            }
-        }
+        additions = report_additions(figures, bot_id=bot_id, model=model, price_version=price_version)
+        report = {"Update": {"TableName": self.name, "Key": usage_key(tenant_id, f"{month}-{dd}"), **additions}}
         return [settle, report]
 
-    def release(self, tenant_id: str, month: str, dd: str, request_id: str, *, amount: int, tokens: int) -> bool:
+    def release(
+        self, tenant_id: str, month: str, dd: str, request_id: str, *, amount: int, tokens: int, requests: int = 1
+    ) -> bool:
         """Give a reservation back (its call failed); False when it was already settled, released or swept."""
         try:
             self.table.update_item(
                 Key=usage_key(tenant_id, month),
                 UpdateExpression=(
-                    "REMOVE #r ADD committed :amount, #dc :amount, committed_tokens :tokens, requests :one"
+                    "REMOVE #r ADD committed :amount, #dc :amount, committed_tokens :tokens, requests :requests"
                 ),
                 ConditionExpression="attribute_exists(#r)",
                 ExpressionAttributeNames={"#r": reservation_attr(request_id), "#dc": f"dc_{dd}"},
-                ExpressionAttributeValues={":amount": -amount, ":tokens": -tokens, ":one": -1},
+                ExpressionAttributeValues={":amount": -amount, ":tokens": -tokens, ":requests": -requests},
             )
         except ClientError as error:
             if conditional_failed(error):
@@ -209,18 +190,10 @@ class UsageStore(TableStore):
             raise
         return True
 
-    def count_refusal(self, tenant_id: str, day: str, *, bot_id: str | None, model: str | None) -> None:
-        names = {"#ty": "type", "#t": "refused"}
-        if bot_id:
-            names["#b"] = f"bot#{bot_id}#refused"
-        if model:
-            names["#m"] = f"model#{model}#refused"
-        self.table.update_item(
-            Key=usage_key(tenant_id, day),
-            UpdateExpression="SET #ty = :ty ADD " + ", ".join(f"{ref} :one" for ref in names if ref != "#ty"),
-            ExpressionAttributeNames=names,
-            ExpressionAttributeValues={":ty": "usage", ":one": 1},
-        )
+    def count(self, tenant_id: str, day: str, field: str, *, bot_id: str | None, model: str | None) -> None:
+        """Add one to a day report's `field` (`requests` or `refused`) for the day, the bot and the model."""
+        additions = report_additions({field: 1}, bot_id=bot_id, model=model)
+        self.table.update_item(Key=usage_key(tenant_id, day), **additions)
 
     # --- sweeping and reads --------------------------------------------------------------------
     def month_counter(self, tenant_id: str, month: str) -> dict[str, Any]:
@@ -259,14 +232,15 @@ class UsageStore(TableStore):
             if not expired:
                 return 0
             names: dict[str, str] = {}
-            adds = {"committed": 0, "committed_tokens": 0}
+            adds = {"committed": 0, "committed_tokens": 0, "requests": 0}
             for name, value in list(expired.items())[:50]:
                 names[f"#r{len(names)}"] = name
                 amount = int(value.get("amount", 0))
                 adds["committed"] += amount
                 adds["committed_tokens"] += int(value.get("tokens", 0))
+                adds["requests"] += int(value.get("requests", 1))
                 adds[f"dc_{value.get('day')}"] = adds.get(f"dc_{value.get('day')}", 0) + amount
-            values: dict[str, Any] = {":one": -len(names)}
+            values: dict[str, Any] = {}
             add_parts = []
             for i, (attr, amount) in enumerate(adds.items()):
                 names[f"#a{i}"] = attr
@@ -276,7 +250,7 @@ class UsageStore(TableStore):
             try:
                 self.table.update_item(
                     Key=usage_key(tenant_id, month),
-                    UpdateExpression=f"REMOVE {', '.join(removed)} ADD {', '.join(add_parts)}, requests :one",
+                    UpdateExpression=f"REMOVE {', '.join(removed)} ADD {', '.join(add_parts)}",
                     ConditionExpression=" AND ".join(f"attribute_exists({ref})" for ref in removed),
                     ExpressionAttributeNames=names,
                     ExpressionAttributeValues=values,
