@@ -1,12 +1,14 @@
 """Spend limits on the hot path: tenant status, prices, budget reservations and their settlement.
 
-A call reserves its worst case before it runs and settles its real cost after, so concurrent calls can never
-spend past a hard limit as long as the worst case holds. When it does not (a provider reports more than
-estimated), settlement still records the real cost, so the counter is always right, and the limit can be
-passed by the underestimate of the calls in flight when the last reservation was admitted: once `committed`
-is over the limit every further reservation is refused. Turns one after another overshoot by at most one
-turn's underestimate; concurrent ones by at most one underestimate each, for the reservations the limit
-admitted at once (budget / smallest reservation). Metrics of turns live in `usage_metrics`.
+Every call reserves its worst case before it runs (one conditional UpdateItem: committed + amount <= limit) and
+settles its real cost after, so while the worst case holds, concurrent calls never spend past a hard limit.
+If a provider bills more than the worst case, settlement still records the real cost (the counter is never
+wrong) and the overshoot stays bounded: once `committed` passes the limit every further reservation is refused,
+so the limit is passed by at most the underestimates of the calls holding a reservation when the last one was
+admitted. That is one call's underestimate when calls run one after another, and at most one per reservation
+the limit can hold at once (budget / smallest reservation) when they run concurrently.
+
+Turn metrics (EMF) live in `usage_metrics`; `emit_turn_metrics` stays importable from here.
 """
 
 from __future__ import annotations
