@@ -6,7 +6,6 @@ import json
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
 from typing import Any
 
 import openai
@@ -43,16 +42,10 @@ HANDOFF: Any = {
 }
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[FakeOpenAI]:
-    with FakeOpenAI() as fake:
-        yield fake
-
-
 @pytest.fixture
-def fake(server: FakeOpenAI) -> FakeOpenAI:
-    server.reset()
-    return server
+def fake(upstream: FakeOpenAI) -> FakeOpenAI:
+    """The suite's shared fake upstream (conftest), freshly reset."""
+    return upstream
 
 
 @pytest.fixture
