@@ -14,6 +14,7 @@ from typing import Any
 
 TURNS = int(os.environ.get("BENCH_TURNS", "200"))
 INIT_RUNS = int(os.environ.get("BENCH_INIT_RUNS", "5"))
+TURNS_PER_CONVERSATION = 10
 
 
 @dataclass
@@ -58,8 +59,8 @@ def ms(samples: list[float]) -> str:
 def overhead_and_round_trips() -> list[str]:
     """Runs the chat function in-process (warm), against moto over HTTP and the fake upstream over HTTP."""
     import openai
-    from atende import aws, providers
 
+    from atende import aws, providers
     from devtools.apigw import ApiGatewayEmulator
     from devtools.aws_local import EmbeddedAWS, apply_environ, provision
     from devtools.fake_openai import FakeOpenAI
@@ -87,13 +88,17 @@ def overhead_and_round_trips() -> list[str]:
         },
     )
     key = tenant.new_key(["chat"])
-    body = {"message": "How long does shipping take?", "conversation_id": "bench-1"}
+    question = "How long does shipping take?"
+
+    def turn_body(scenario: str, i: int) -> dict[str, str]:
+        """Conversations of 10 turns (up to 20 stored messages), like a support chat, each reading its history."""
+        return {"message": question, "conversation_id": f"bench-{scenario}-{i // TURNS_PER_CONVERSATION}"}
 
     # Baseline: the same upstream called directly with the real SDK, the same prompt size.
     client = openai.OpenAI(base_url=upstream.base_url, api_key="sk-bench-00000000", max_retries=0)
     messages = [
         {"role": "system", "content": "Be brief.\n\nShipping takes 3 days."},
-        {"role": "user", "content": body["message"]},
+        {"role": "user", "content": question},
     ]
     for _ in range(20):
         client.chat.completions.create(model="gpt-4o-mini", messages=messages)  # type: ignore[arg-type]
@@ -116,23 +121,25 @@ def overhead_and_round_trips() -> list[str]:
         finally:
             upstream_time.append(time.perf_counter() - started)
 
-    def measure(path: str) -> tuple[list[float], list[float], list[float], list[Counter[str]]]:
-        for _ in range(20):  # warm every cache: authorizer, bot, tenant, limits, credential, connection pools
-            assert api.call("POST", path, key=key, json_body=body).status == 200
+    def measure(scenario: str) -> tuple[list[float], list[float], list[float], list[Counter[str]]]:
+        path = "/v1/bots/bench/chat"
+        for i in range(20):  # warm every cache: authorizer, bot, tenant, limits, credential, connection pools
+            assert api.call("POST", path, key=key, json_body=turn_body(f"{scenario}-warm", i)).status == 200
         totals, upstreams, aws_seconds, per_turn = [], [], [], []
-        for _ in range(TURNS):
+        for i in range(TURNS):
             calls.reset()
             upstream_time.clear()
-            totals.append(_timed(lambda: api.call("POST", path, key=key, json_body=body)))
+            body = turn_body(scenario, i)
+            totals.append(_timed(lambda body=body: api.call("POST", path, key=key, json_body=body)))
             upstreams.append(upstream_time[0])
             aws_seconds.append(calls.seconds)
             per_turn.append(Counter(calls.counts))
         return totals, upstreams, aws_seconds, per_turn
 
     providers.chat_completion = timed_completion  # type: ignore[assignment]
-    totals, upstreams, aws_seconds, per_turn = measure("/v1/bots/bench/chat")
+    totals, upstreams, aws_seconds, per_turn = measure("plain")
     tenant.call("PUT", "/v1/limits", json_body={"monthly_budget_usd": 1000, "daily_budget_usd": 100})
-    budgeted = measure("/v1/bots/bench/chat")
+    budgeted = measure("budget")
     providers.chat_completion = original  # type: ignore[assignment]
     upstream.stop()
     aws_server.stop()
@@ -155,7 +162,8 @@ def overhead_and_round_trips() -> list[str]:
     for c in per_turn + budgeted[3]:
         ops.update(c)
     return [
-        f"Warm chat turns: {TURNS} webhook turns per scenario on one conversation, through the in-process emulator "
+        f"Warm chat turns: {TURNS} webhook turns per scenario, in conversations of {TURNS_PER_CONVERSATION} turns, "
+        "through the in-process emulator "
         "(authorizer + chat function), moto over HTTP on loopback, the fake upstream over HTTP. "
         "The budgeted scenario adds the spend reservation to every turn.",
         "",

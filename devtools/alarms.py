@@ -13,8 +13,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 import boto3
-from atende import usage_metrics
 
+from atende import usage_metrics
 from devtools.aws_local import ACCOUNT, REGION, TEMPLATE, Resolver, function_name
 from devtools.cfn_yaml import load_template
 from devtools.functions import FakeLambdaContext, load_function

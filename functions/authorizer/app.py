@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from atende.auth import key_from_request
-from atende.errors import Unauthenticated
-from atende.identity import authenticate
-from atende.observability import logger
 from aws_lambda_powertools.utilities.data_classes import event_source
 from aws_lambda_powertools.utilities.data_classes.api_gateway_authorizer_event import (
     APIGatewayAuthorizerRequestEvent,
     APIGatewayAuthorizerResponse,
 )
 from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from atende.auth import key_from_request
+from atende.errors import Unauthenticated
+from atende.identity import authenticate
+from atende.observability import logger
 
 
 @event_source(data_class=APIGatewayAuthorizerRequestEvent)

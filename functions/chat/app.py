@@ -5,6 +5,11 @@ from __future__ import annotations
 from typing import Annotated, Any
 from urllib.parse import unquote
 
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
 from atende import chat
 from atende.auth import Scope
 from atende.chat_answers import completion_answer, sse_stream, webhook_answer
@@ -15,10 +20,6 @@ from atende.models.chat import ChatCompletionRequest, ConversationId, WebhookCha
 from atende.observability import logger
 from atende.tokens import warm
 from atende.turn_requests import from_completions, from_webhook
-from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
-from aws_lambda_powertools.logging import correlation_paths
-from aws_lambda_powertools.utilities.typing import LambdaContext
 
 app = make_resolver()
 warm()  # load the tokenizer at init (SnapStart snapshots it), not on the first turn

@@ -4,6 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
 from atende import secrets
 from atende.auth import Caller, Scope
 from atende.config import bots, keys, limits, tenants
@@ -18,10 +23,6 @@ from atende.models.limits import LimitsSpec, LimitsView, OperatorLimitsSpec, Usa
 from atende.models.tenants import SuspendRequest, Tenant, TenantCreate, TenantPatch
 from atende.observability import logger
 from atende.store import stores
-from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
-from aws_lambda_powertools.logging import correlation_paths
-from aws_lambda_powertools.utilities.typing import LambdaContext
 
 app = make_resolver()
 

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from atende import alarms
-from atende.models.limits import AlarmNotification
-from atende.observability import logger
 from aws_lambda_powertools.utilities.data_classes import SNSEvent
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
+
+from atende import alarms
+from atende.models.limits import AlarmNotification
+from atende.observability import logger
 
 
 @logger.inject_lambda_context(clear_state=True, log_event=False)

@@ -4,6 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.params import Body
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
 from atende import moderation
 from atende.auth import Caller, Scope
 from atende.http import caller, json_response, make_resolver
@@ -18,10 +23,6 @@ from atende.models.moderation import (
 )
 from atende.observability import logger
 from atende.redaction import redact
-from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.openapi.params import Body
-from aws_lambda_powertools.logging import correlation_paths
-from aws_lambda_powertools.utilities.typing import LambdaContext
 
 app = make_resolver()
 

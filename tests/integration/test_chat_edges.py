@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 
+import boto3
+
+from atende.secrets import credential_secret_name
 from tests.support import ChatSetup
 
 
@@ -146,3 +149,17 @@ def test_a_provider_401_never_repeats_the_providers_text(setup: ChatSetup) -> No
     answer = setup.completions(_user("hola"))
     assert answer.status == 502 and "sk-test" not in answer.text
     assert json.loads(answer.text)["error"]["code"] == "provider_auth_failed"
+
+
+def test_a_rotated_provider_key_takes_effect_at_the_first_401(setup: ChatSetup) -> None:
+
+    setup.upstream.set_api_key("sk-test-primary-0000")
+    assert setup.completions(_user("hola")).status == 200  # the credential is now cached in this container
+    rotated = {"api_key": "sk-test-rotated-1111", "base_url": setup.upstream.base_url}
+    name = credential_secret_name(setup.tenant.id, "openai")
+    boto3.client("secretsmanager").put_secret_value(SecretId=name, SecretString=json.dumps(rotated))  # behind our back
+    setup.upstream.set_api_key("sk-test-rotated-1111")
+    answer = setup.completions(_user("hola"))
+    assert answer.status == 200, answer.text
+    keys = [r.headers["authorization"] for r in setup.chat_requests()[-2:]]
+    assert keys == ["Bearer sk-test-primary-0000", "Bearer sk-test-rotated-1111"]

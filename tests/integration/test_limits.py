@@ -10,6 +10,7 @@ from typing import Any
 
 import boto3
 import pytest
+
 from atende import alarms, limits, moderation, usage_metrics
 from atende.errors import Conflict, InvalidRequest, LimitExceeded
 from atende.models.bots import ModerationPolicy
@@ -17,7 +18,6 @@ from atende.models.tenants import Tenant
 from atende.providers import Deadline
 from atende.settings import get_settings
 from atende.store import stores
-
 from devtools.alarms import AlarmEvaluator, alarm_message, sns_event
 from devtools.fake_openai import FakeOpenAI
 from devtools.functions import FakeLambdaContext, load_function

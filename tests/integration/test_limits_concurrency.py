@@ -10,11 +10,11 @@ import uuid
 from dataclasses import dataclass, field
 
 import pytest
+
 from atende import limits
 from atende.errors import LimitExceeded
 from atende.store import stores
 from atende.store.conversations import conversation_pk
-
 from tests.support import TenantHandle
 
 TURNS = 50

@@ -7,12 +7,12 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+
 from atende import limits, summaries
 from atende.models.bots import Bot
 from atende.providers import Deadline
 from atende.store import stores
 from atende.store.conversations import History
-
 from devtools.fake_openai import FakeOpenAI
 from tests.support import ChatSetup, TenantHandle, chat_setup
 

@@ -12,11 +12,11 @@ from typing import Any
 
 import openai
 import pytest
+from werkzeug.serving import make_server
+
 from atende import moderation
 from atende.models.bots import ModerationPolicy
 from atende.providers import Deadline
-from werkzeug.serving import make_server
-
 from devtools.apigw import ApiGatewayEmulator
 from devtools.fake_openai import FakeOpenAI
 from tests.support import Answer, TenantHandle

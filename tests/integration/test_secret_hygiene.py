@@ -17,9 +17,9 @@ from typing import Any
 
 import boto3
 import pytest
-from atende.observability import logger
 from boto3.dynamodb.types import TypeDeserializer
 
+from atende.observability import logger
 from devtools.apigw import ApiGatewayEmulator
 from devtools.fake_openai import FakeOpenAI
 from tests.support import Answer, ApiClient

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+
 from atende.handoff import instant_answer, keyword_handoff, reply_handoff
 from atende.models.bots import HandoffSettings, InstantAnswer
 from atende.prompting import drop_unanswered_tool_calls

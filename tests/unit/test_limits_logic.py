@@ -9,6 +9,8 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from pydantic import ValidationError
+
 from atende import alarms, limits, moderation, usage_metrics
 from atende.errors import InvalidRequest
 from atende.models.bots import ModerationPolicy
@@ -27,8 +29,6 @@ from atende.models.limits import (
 from atende.pricing import PRICES
 from atende.providers import Deadline
 from atende.settings import Settings
-from pydantic import ValidationError
-
 from devtools.alarms import _evaluate_math, datapoints
 
 MOMENT = datetime(2026, 12, 31, 22, 15, tzinfo=UTC)

@@ -6,6 +6,8 @@ import json
 from typing import Any
 
 import pytest
+from pydantic import ValidationError
+
 from atende import moderation, providers
 from atende.errors import UpstreamUnavailable
 from atende.models.bots import MODERATION_CATEGORIES, ModerationPolicy
@@ -21,7 +23,6 @@ from atende.models.moderation import (
 )
 from atende.moderation import GateDecision, decide, flatten, gate, normalize_thresholds
 from atende.providers import Deadline, ProviderResult
-from pydantic import ValidationError
 
 pytestmark = pytest.mark.usefixtures("socket_disabled")
 

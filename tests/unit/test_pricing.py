@@ -8,6 +8,7 @@ from decimal import ROUND_CEILING, Decimal
 from fractions import Fraction
 
 import pytest
+
 from atende.pricing import (
     PRICE_TABLE_VERSION,
     PRICES,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
+
 from atende.redaction import PII_KINDS, Redaction, redact
 
 # (input, exact expected output) in Spanish, Portuguese and English.

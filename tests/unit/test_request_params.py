@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from atende.errors import InvalidRequest
 from atende.models.bots import Bot
 from atende.pricing import resolve_price

