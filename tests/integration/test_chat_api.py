@@ -166,18 +166,22 @@ def test_idempotency_key_answers_once_and_bills_once(setup: ChatSetup) -> None:
 
 def test_twenty_concurrent_turns_on_one_conversation_all_land_in_order(setup: ChatSetup) -> None:
     results: list[int] = []
+    failures: list[str] = []
     barrier = threading.Barrier(20)
 
     def turn(i: int) -> None:
         barrier.wait()
-        results.append(setup.chat({"message": f"pregunta {i}", "conversation_id": "c-busy"}).status)
+        answer = setup.chat({"message": f"pregunta {i}", "conversation_id": "c-busy"})
+        results.append(answer.status)
+        if answer.status != 200:
+            failures.append(answer.text)
 
     threads = [threading.Thread(target=turn, args=(i,)) for i in range(20)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    assert results == [200] * 20
+    assert results == [200] * 20, failures
     messages = setup.tenant.api.call("GET", "/v1/bots/shop/conversations/c-busy", key=setup.key).json["messages"]
     assert len(messages) == 40
     assert [m["seq"] for m in messages] == list(range(1, 41))

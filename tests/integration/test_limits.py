@@ -309,6 +309,9 @@ def test_released_and_abandoned_reservations_give_the_budget_back(tenant: Tenant
         limits.reserve(tenant_of(tenant), "r-blocked", 900_000)
     with pytest.raises(Conflict):
         limits.reserve(tenant_of(tenant), "r-failed-call", 1)  # a request id holds one reservation at a time
+    # The same call retried after its first answer was lost (an SDK timeout): the hold is adopted, not doubled.
+    again = limits.reserve(tenant_of(tenant), "r-failed-call", 900_000)
+    assert again.amount_micros == 900_000 and int(counter(tenant)["committed"]) == 900_000
     limits.release(held)
     limits.release(held)  # twice is harmless
     assert int(counter(tenant)["committed"]) == 0

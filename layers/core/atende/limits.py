@@ -255,7 +255,17 @@ def reserve(
             except Refused as refused:
                 counter = refused.item
                 if f"r_{request_id}" in counter:
-                    raise Conflict(f"Request {request_id} already holds a reservation.", param="request_id") from None
+                    # Request ids are unique per call: this hold is ours, written by an attempt whose answer was
+                    # lost (the SDK retried after a timeout). Adopt it rather than refuse or hold twice.
+                    held = counter[f"r_{request_id}"]
+                    if int(held.get("amount", -1)) != amount_micros:
+                        raise Conflict(
+                            f"Request {request_id} already holds another reservation.", param="request_id"
+                        ) from None
+                    spent, day_spent = int(counter.get("spent", 0)), int(counter.get(f"ds_{dd}", 0))
+                    return Reservation(
+                        tenant.id, request_id, amount_micros, tokens, month, dd, spent, day_spent, requests
+                    )
             except ClientError as error:  # a transaction holds the counter: DynamoDB asks us to retry
                 if error.response.get("Error", {}).get("Code") != "TransactionConflictException" or attempt == 3:
                     raise
