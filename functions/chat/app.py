@@ -17,7 +17,7 @@ from atende.conversations import bot_model, bot_models, delete_conversation, rea
 from atende.http import caller, header, json_response, make_resolver
 from atende.idempotency import register_context, run_once
 from atende.models.chat import ChatCompletionRequest, ConversationId, WebhookChatRequest
-from atende.observability import logger
+from atende.observability import logger, tracer
 from atende.tokens import warm
 from atende.turn_requests import from_completions, from_webhook
 
@@ -107,6 +107,7 @@ def erase_conversation(bot: BotId, conversation: Annotated[ConversationId, Path(
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True, log_event=False)
+@tracer.capture_lambda_handler(capture_response=False)  # answers carry end users' text: never in traces
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     register_context(context)
     return app.resolve(event, context)

@@ -21,7 +21,7 @@ from atende.models.moderation import (
     RedactResponse,
     wire_input,
 )
-from atende.observability import logger
+from atende.observability import logger, tracer
 from atende.redaction import redact
 
 app = make_resolver()
@@ -53,5 +53,6 @@ def redact_text(body: Annotated[RedactRequest, Body()]) -> Response[RedactRespon
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True, log_event=False)
+@tracer.capture_lambda_handler(capture_response=False)  # answers carry end users' text: never in traces
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     return app.resolve(event, context)

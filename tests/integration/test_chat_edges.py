@@ -6,6 +6,7 @@ import json
 
 import boto3
 
+from atende import usage_metrics
 from atende.secrets import credential_secret_name
 from tests.support import ChatSetup
 
@@ -163,3 +164,21 @@ def test_a_rotated_provider_key_takes_effect_at_the_first_401(setup: ChatSetup) 
     assert answer.status == 200, answer.text
     keys = [r.headers["authorization"] for r in setup.chat_requests()[-2:]]
     assert keys == ["Bearer sk-test-primary-0000", "Bearer sk-test-rotated-1111"]
+
+
+def test_a_turn_emits_its_cost_tokens_and_latency_split(setup: ChatSetup) -> None:
+    records: list[dict] = []
+    usage_metrics.set_metrics_sink(records.append)
+    try:
+        assert setup.chat({"message": "¿envíos?"}).status == 200
+    finally:
+        usage_metrics.set_metrics_sink(None)
+    turn = next(r for r in records if "CostMicros" in r and r.get("Tenant") == setup.tenant.id)
+    value = {
+        name: turn[name][0] if isinstance(turn[name], list) else turn[name]
+        for name in ("Requests", "InputTokens", "CostMicros", "UpstreamLatency", "GatewayOverhead")
+    }
+    assert value["Requests"] == 1 and value["InputTokens"] > 0 and value["CostMicros"] > 0
+    assert value["UpstreamLatency"] > 0 and value["GatewayOverhead"] > 0
+    names = {m["Name"] for m in turn["_aws"]["CloudWatchMetrics"][0]["Metrics"]}
+    assert {"UpstreamLatency", "GatewayOverhead"} <= names

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from functools import cache
 from typing import Any
 
@@ -153,6 +154,7 @@ def _answer_with_model(
         usage,
         reservation=reservation,
         upstream_seconds=result.upstream_seconds,
+        overhead_seconds=max(0.0, time.monotonic() - request.started - result.upstream_seconds),
     )
     return turn
 

@@ -15,7 +15,7 @@ import openai
 
 from atende import secrets
 from atende.errors import AtendeError, InvalidRequest, RateLimited, UpstreamError, UpstreamTimeout, UpstreamUnavailable
-from atende.observability import logger
+from atende.observability import logger, tracer
 
 RETRYABLE_STATUS = {408, 409, 429, 500, 502, 503, 504}
 MAX_ATTEMPTS_PER_PROVIDER = 3
@@ -201,6 +201,7 @@ def wire_params(params: dict[str, Any], model: str) -> dict[str, Any]:
     return wire
 
 
+@tracer.capture_method(capture_response=False)
 def chat_completion(
     tenant_id: str, targets: list[Target], params: dict[str, Any], deadline: Deadline
 ) -> ProviderResult:
@@ -217,6 +218,7 @@ def chat_completion(
     return ProviderResult(body, target.provider, target.model, attempts, time.monotonic() - started, failures)
 
 
+@tracer.capture_method(capture_response=False)
 def moderation(tenant_id: str, inputs: str | list[Any], model: str, deadline: Deadline) -> ProviderResult:
     """OpenAI moderation through the tenant's `openai` credential."""
 

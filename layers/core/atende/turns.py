@@ -37,6 +37,7 @@ class TurnRequest:
     params: dict[str, Any] = field(default_factory=dict)  # sampling and pass-through provider parameters
     deadline_seconds: float | None = None
     handoff_on_failure: bool = True  # webhooks answer a handoff; the OpenAI form answers the error
+    started: float = field(default_factory=time.monotonic)  # for the GatewayOverhead metric
 
     @property
     def text(self) -> str:

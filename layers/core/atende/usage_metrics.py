@@ -86,8 +86,12 @@ def emit_turn_metrics(
     refused: bool = False,
     requests: int = 1,
     upstream_seconds: float | None = None,
+    overhead_seconds: float | None = None,
 ) -> None:
     """A turn's counters (dimension Tenant; bot and model ride as properties, not dimensions).
+
+    `upstream_seconds` is the provider call (retries and fallbacks included); `overhead_seconds` the rest of
+    the turn, Atende's own time (the dashboard's GatewayOverhead).
 
     Pass the turn's `reservation` to also emit the spend gauges (spend when it was reserved + this cost);
     the limits function's schedule refreshes them every minute regardless. `refused=True` counts a turn a
@@ -107,8 +111,9 @@ def emit_turn_metrics(
     }
     if requests:
         figures["Requests"] = requests
-    latency = {"UpstreamLatency": upstream_seconds * 1000} if upstream_seconds else None
-    _record({"Tenant": tenant_id}, counts=figures, milliseconds=latency, metadata=metadata)
+    timings = (("UpstreamLatency", upstream_seconds), ("GatewayOverhead", overhead_seconds))
+    latency = {name: seconds * 1000 for name, seconds in timings if seconds}
+    _record({"Tenant": tenant_id}, counts=figures, milliseconds=latency or None, metadata=metadata)
     if reservation is not None:
         emit_gauges(tenant_id, reservation.month_spent_micros + cost, reservation.day_spent_micros + cost)
 
