@@ -12,7 +12,7 @@ import os
 import secrets
 import sys
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import boto3
@@ -34,18 +34,23 @@ class Exchange:
 
 @dataclass
 class RecordingClient(ApiClient):
-    """An ApiClient that keeps every answer it got."""
-
-    exchanges: list[Exchange] = field(default_factory=list)
+    """An ApiClient that keeps every answer it got, and the API keys it was shown (once, at creation)."""
 
     def __init__(self, wsgi_app: Any) -> None:
         super().__init__(wsgi_app)
-        self.exchanges = []
+        self.exchanges: list[Exchange] = []
+        self.api_keys: dict[str, str] = {}  # name -> clear text
+        self.created_in: dict[str, int] = {}  # name -> index of the exchange that showed it
 
     def call(self, method: str, path: str, **kwargs: Any) -> Answer:
         answer = super().call(method, path, **kwargs)
         self.exchanges.append(Exchange(method, path, answer))
         return answer
+
+    def remember(self, name: str, answer: Answer) -> str:
+        assert answer.status == 201, answer.text
+        self.api_keys[name], self.created_in[name] = answer.json["key"], len(self.exchanges) - 1
+        return self.api_keys[name]
 
 
 def _provider_key(label: str) -> str:
@@ -114,13 +119,7 @@ def test_no_secret_leaks_through_responses_audit_or_logs(
     api = RecordingClient(emulator)
     provider_keys = {"provider key": _provider_key("first"), "rotated provider key": _provider_key("rotated")}
     refused_provider_key = _provider_key("refused")
-    api_keys: dict[str, str] = {}  # name -> clear text
-    created_in: dict[str, int] = {}  # name -> index of the exchange that showed it
-
-    def remember(name: str, answer: Answer) -> str:
-        assert answer.status == 201, answer.text
-        api_keys[name], created_in[name] = answer.json["key"], len(api.exchanges) - 1
-        return api_keys[name]
+    remember, api_keys, created_in = api.remember, api.api_keys, api.created_in
 
     # --- the operator creates a tenant and its first admin key
     tenant = api.call("POST", "/v1/admin/tenants", key=root_key, json_body={"name": "Hygiene SA"}).json["id"]
@@ -240,13 +239,7 @@ def test_no_secret_leaks_through_chat_turns_provider_failures_or_moderation(
         caplog.set_level(logging.DEBUG, logger=library)
     api = RecordingClient(emulator)
     provider_key = _provider_key("chat")
-    api_keys: dict[str, str] = {}
-    created_in: dict[str, int] = {}
-
-    def remember(name: str, answer: Answer) -> str:
-        assert answer.status == 201, answer.text
-        api_keys[name], created_in[name] = answer.json["key"], len(api.exchanges) - 1
-        return api_keys[name]
+    remember, api_keys, created_in = api.remember, api.api_keys, api.created_in
 
     tenant = api.call("POST", "/v1/admin/tenants", key=root_key, json_body={"name": "Hygiene Chat"}).json["id"]
     admin = remember("admin key", api.call("POST", f"/v1/admin/tenants/{tenant}/keys", key=root_key, json_body={}))
