@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from atende.limits import Usage
 from atende.turns import TurnResult, text_of
 
 WEBHOOK_REPLY_BUDGET_BYTES = 10_000
@@ -73,11 +74,11 @@ def updated_history(turn: TurnResult) -> list[dict[str, Any]]:
 
 
 def usage_summary(usage: dict[str, Any]) -> dict[str, int]:
-    details = usage.get("prompt_tokens_details") or {}
+    counted = Usage.from_openai(usage)  # the same reading of the provider's usage that billing uses
     return {
-        "prompt_tokens": int(usage.get("prompt_tokens") or 0),
-        "cached_tokens": int(details.get("cached_tokens") or 0),
-        "completion_tokens": int(usage.get("completion_tokens") or 0),
+        "prompt_tokens": counted.input_tokens,
+        "cached_tokens": counted.cached_input_tokens,
+        "completion_tokens": counted.output_tokens,
         "total_tokens": int(usage.get("total_tokens") or 0),
     }
 

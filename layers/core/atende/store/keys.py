@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from boto3.dynamodb.conditions import Attr, Key
 
 from atende.errors import NotFound
@@ -33,12 +35,14 @@ class KeyStore(TableStore):
         item = self.table.get_item(Key=_key(key_hash), ConsistentRead=True).get("Item")
         return KeyInfo.model_validate(item) if item else None
 
-    def list(self, tenant_id: str) -> list[KeyInfo]:
-        items = self.query_all(
+    def _items(self, tenant_id: str) -> list[dict[str, Any]]:
+        return self.query_all(
             IndexName="GSI1",
             KeyConditionExpression=Key("GSI1PK").eq(tenant_pk(tenant_id)) & Key("GSI1SK").begins_with("KEY#"),
         )
-        return sorted((KeyInfo.model_validate(item) for item in items), key=lambda k: k.created_at)
+
+    def list(self, tenant_id: str) -> list[KeyInfo]:
+        return sorted((KeyInfo.model_validate(item) for item in self._items(tenant_id)), key=lambda k: k.created_at)
 
     def _hash_of(self, tenant_id: str, key_id: str) -> str:
         items = self.query_all(
@@ -68,10 +72,10 @@ class KeyStore(TableStore):
     def revoke_all(self, tenant_id: str) -> int:
         """Revoke every key of a tenant (tenant deletion); returns how many were active."""
         now, count = utc_now(), 0
-        for info in self.list(tenant_id):
-            if info.revoked_at is None:
+        for item in self._items(tenant_id):  # each item is the key's own (PK = KEY#hash): no lookup per key
+            if item.get("revoked_at") is None:
                 self.table.update_item(
-                    Key=_key(self._hash_of(tenant_id, info.id)),
+                    Key={"PK": item["PK"], "SK": item["SK"]},
                     UpdateExpression="SET revoked_at = :now",
                     ConditionExpression=Attr("revoked_at").not_exists(),
                     ExpressionAttributeValues={":now": now},
