@@ -60,7 +60,8 @@ def overhead_and_round_trips() -> list[str]:
     """Runs the chat function in-process (warm), against moto over HTTP and the fake upstream over HTTP."""
     import openai
 
-    from atende import aws, providers
+    from atende.platform import aws
+    from atende.providers import upstream
     from devtools.apigw import ApiGatewayEmulator
     from devtools.aws_local import EmbeddedAWS, apply_environ, provision
     from devtools.fake_openai import FakeOpenAI
@@ -72,12 +73,10 @@ def overhead_and_round_trips() -> list[str]:
     apply_environ(provision({"Stage": "bench"}, root_key=root).shared_env)
     os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
     os.environ["POWERTOOLS_LOG_LEVEL"] = "WARNING"
-    upstream = FakeOpenAI().start()
+    fake = FakeOpenAI().start()
     api = ApiClient(ApiGatewayEmulator(stage="bench"))
     tenant = create_tenant(api, root)
-    tenant.call(
-        "PUT", "/v1/credentials/openai", json_body={"api_key": "sk-bench-00000000", "base_url": upstream.base_url}
-    )
+    tenant.call("PUT", "/v1/credentials/openai", json_body={"api_key": "sk-bench-00000000", "base_url": fake.base_url})
     tenant.call(
         "POST",
         "/v1/bots",
@@ -95,7 +94,7 @@ def overhead_and_round_trips() -> list[str]:
         return {"message": question, "conversation_id": f"bench-{scenario}-{i // TURNS_PER_CONVERSATION}"}
 
     # Baseline: the same upstream called directly with the real SDK, the same prompt size.
-    client = openai.OpenAI(base_url=upstream.base_url, api_key="sk-bench-00000000", max_retries=0)
+    client = openai.OpenAI(base_url=fake.base_url, api_key="sk-bench-00000000", max_retries=0)
     messages = [
         {"role": "system", "content": "Be brief.\n\nShipping takes 3 days."},
         {"role": "user", "content": question},
@@ -112,7 +111,7 @@ def overhead_and_round_trips() -> list[str]:
         calls.attach(aws.client(service))
     calls.attach(aws.table(os.environ["TABLE_NAME"]).meta.client)
     upstream_time: list[float] = []
-    original = providers.chat_completion
+    original = upstream.chat_completion
 
     def timed_completion(*args: Any, **kwargs: Any) -> Any:
         started = time.perf_counter()
@@ -136,12 +135,12 @@ def overhead_and_round_trips() -> list[str]:
             per_turn.append(Counter(calls.counts))
         return totals, upstreams, aws_seconds, per_turn
 
-    providers.chat_completion = timed_completion  # type: ignore[assignment]
+    upstream.chat_completion = timed_completion  # type: ignore[assignment]
     totals, upstreams, aws_seconds, per_turn = measure("plain")
     tenant.call("PUT", "/v1/limits", json_body={"monthly_budget_usd": 1000, "daily_budget_usd": 100})
     budgeted = measure("budget")
-    providers.chat_completion = original  # type: ignore[assignment]
-    upstream.stop()
+    upstream.chat_completion = original  # type: ignore[assignment]
+    fake.stop()
     aws_server.stop()
 
     def round_trips(turns: list[Counter[str]], service: str) -> float:

@@ -14,7 +14,7 @@ from typing import Any
 
 import boto3
 
-from atende import usage_metrics
+from atende.billing import metrics
 from devtools.aws_local import ACCOUNT, REGION, TEMPLATE, Resolver, function_name
 from devtools.cfn_yaml import load_template
 from devtools.functions import FakeLambdaContext, load_function
@@ -115,7 +115,7 @@ class AlarmEvaluator:
     # --- wiring --------------------------------------------------------------------------------
     def install(self) -> AlarmEvaluator:
         """Capture the functions' EMF and create the template's own alarms (the global budget) in moto."""
-        usage_metrics.set_metrics_sink(self.ingest)
+        metrics.set_metrics_sink(self.ingest)
         resolver = Resolver(self.parameters, self._topic_arns(), {})
         for resource in self.doc["Resources"].values():
             if resource["Type"] == "AWS::CloudWatch::Alarm":
@@ -134,7 +134,7 @@ class AlarmEvaluator:
         self._stop.set()
         if self._thread:
             self._thread.join(timeout=5)
-        usage_metrics.set_metrics_sink(None)
+        metrics.set_metrics_sink(None)
 
     def _loop(self) -> None:
         while not self._stop.wait(self.interval):

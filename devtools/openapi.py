@@ -12,7 +12,7 @@ from aws_lambda_powertools.event_handler.openapi.merge import OpenAPIMerge
 from devtools.functions import FUNCTIONS, load_function
 
 ROOT = Path(__file__).resolve().parent.parent
-TARGET = ROOT / "layers" / "core" / "atende" / "openapi.json"
+TARGET = ROOT / "layers" / "core" / "atende" / "web" / "openapi.json"
 
 
 def build() -> str:

@@ -9,10 +9,10 @@ from aws_lambda_powertools.utilities.data_classes.api_gateway_authorizer_event i
 )
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from atende.auth import key_from_request
-from atende.errors import Unauthenticated
-from atende.identity import authenticate
-from atende.observability import logger
+from atende.access.authenticate import authenticate
+from atende.access.keys import key_from_request
+from atende.platform.errors import Unauthenticated
+from atende.platform.observability import logger
 
 
 @event_source(data_class=APIGatewayAuthorizerRequestEvent)

@@ -10,16 +10,16 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from atende import chat
-from atende.auth import Scope
-from atende.chat_answers import completion_answer, sse_stream, webhook_answer
-from atende.conversations import bot_model, bot_models, delete_conversation, read_conversation
-from atende.http import caller, header, json_response, make_resolver
-from atende.idempotency import register_context, run_once
+from atende.access.keys import Scope
+from atende.chat.conversations import bot_model, bot_models, delete_conversation, read_conversation
+from atende.chat.idempotency import register_context, run_once
+from atende.chat.requests import from_completions, from_webhook
+from atende.chat.responses import completion_answer, sse_stream, webhook_answer
+from atende.chat.turn import run_turn
 from atende.models.chat import ChatCompletionRequest, ConversationId, WebhookChatRequest
-from atende.observability import logger, tracer
-from atende.tokens import warm
-from atende.turn_requests import from_completions, from_webhook
+from atende.platform.observability import logger, tracer
+from atende.providers.tokens import warm
+from atende.web.http import caller, header, json_response, make_resolver
 
 app = make_resolver()
 warm()  # load the tokenizer at init (SnapStart snapshots it), not on the first turn
@@ -46,7 +46,7 @@ def webhook_chat(bot: BotId, body: Annotated[WebhookChatRequest, Body()]) -> Res
         who.tenant_id,
         _idempotency_key(),
         fingerprint,
-        lambda: webhook_answer(chat.run_turn(turn), bot, include_history=body.return_history, include_raw=body.raw),
+        lambda: webhook_answer(run_turn(turn), bot, include_history=body.return_history, include_raw=body.raw),
     )
     return json_response(answer)
 
@@ -61,7 +61,7 @@ def chat_completions(body: Annotated[ChatCompletionRequest, Body()]) -> Response
         who.tenant_id,
         _idempotency_key(),
         {"route": "completions", "body": body.model_dump(mode="json")},
-        lambda: completion_answer(chat.run_turn(turn), body.model),
+        lambda: completion_answer(run_turn(turn), body.model),
     )
     if body.stream:
         include_usage = bool((body.stream_options or {}).get("include_usage"))

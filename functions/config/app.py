@@ -9,20 +9,20 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from atende import secrets
-from atende.auth import Caller, Scope
-from atende.config import bots, keys, limits, tenants
-from atende.config.credentials import remove_credential, store_credential
-from atende.docs import openapi_document, swagger_html
-from atende.errors import NotFound
-from atende.http import caller, header, json_response, make_resolver
+from atende.access.keys import Caller, Scope
+from atende.admin import bots, keys, limits, tenants
+from atende.admin.credentials import remove_credential, store_credential
 from atende.models.bots import Bot, BotCreate, BotPatch, BotReplace
 from atende.models.credentials import CredentialInfo, CredentialPut, ProviderName
 from atende.models.keys import KeyCreate, KeyCreated, KeyInfo
 from atende.models.limits import LimitsSpec, LimitsView, OperatorLimitsSpec, UsageReport
 from atende.models.tenants import SuspendRequest, Tenant, TenantCreate, TenantPatch
-from atende.observability import logger
+from atende.platform.errors import NotFound
+from atende.platform.observability import logger
+from atende.providers import credentials
 from atende.store import stores
+from atende.web.docs import openapi_document, swagger_html
+from atende.web.http import caller, header, json_response, make_resolver
 
 app = make_resolver()
 
@@ -170,12 +170,14 @@ def revoke_key(key_id: Annotated[str, Path(pattern=r"^key_[a-f0-9]{12}$")]) -> R
 @app.get("/v1/credentials", tags=["credentials"])
 def list_credentials() -> Response[dict]:
     who = admin()
-    return json_response({"object": "list", "data": [c.model_dump() for c in secrets.list_credentials(who.tenant_id)]})
+    return json_response(
+        {"object": "list", "data": [c.model_dump() for c in credentials.list_credentials(who.tenant_id)]}
+    )
 
 
 @app.get("/v1/credentials/<provider>", tags=["credentials"])
 def get_credential(provider: Annotated[ProviderName, Path()]) -> Response[CredentialInfo]:
-    info = secrets.describe_credential(admin().tenant_id, provider)
+    info = credentials.describe_credential(admin().tenant_id, provider)
     if info is None:
         raise NotFound(f"No credential for provider '{provider}'.", param="provider")
     return json_response(info)

@@ -8,9 +8,9 @@ from aws_lambda_powertools.utilities.data_classes import SNSEvent
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
 
-from atende import alarms
+from atende.billing import alarms
 from atende.models.limits import AlarmNotification
-from atende.observability import logger
+from atende.platform.observability import logger
 
 
 @logger.inject_lambda_context(clear_state=True, log_event=False)

@@ -9,9 +9,9 @@ from aws_lambda_powertools.event_handler.openapi.params import Body
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from atende import moderation
-from atende.auth import Caller, Scope
-from atende.http import caller, json_response, make_resolver
+from atende.access.keys import Caller, Scope
+from atende.guards import moderation
+from atende.guards.redaction import redact
 from atende.models.moderation import (
     ModerateRequest,
     ModerateResponse,
@@ -21,8 +21,8 @@ from atende.models.moderation import (
     RedactResponse,
     wire_input,
 )
-from atende.observability import logger, tracer
-from atende.redaction import redact
+from atende.platform.observability import logger, tracer
+from atende.web.http import caller, json_response, make_resolver
 
 app = make_resolver()
 

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from atende.pricing import cost_micros, resolve_price
+from atende.billing.pricing import cost_micros, resolve_price
 from devtools.fake_openai import FakeOpenAI
 from tests.support import Answer, ChatSetup, TenantHandle, make_bot
 

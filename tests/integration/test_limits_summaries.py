@@ -8,9 +8,10 @@ from typing import Any
 
 import pytest
 
-from atende import limits, summaries
+from atende.billing import budget
+from atende.chat import summaries
 from atende.models.bots import Bot
-from atende.providers import Deadline
+from atende.providers.upstream import Deadline
 from atende.store import stores
 from atende.store.conversations import History
 from devtools.fake_openai import FakeOpenAI
@@ -34,7 +35,7 @@ def summary_requests(setup: ChatSetup) -> list[Any]:
 
 
 def counter(tenant_id: str) -> dict[str, Any]:
-    month, _ = limits.periods(limits.utc())
+    month, _ = budget.periods(budget.utc())
     return stores().usage.month_counter(tenant_id, month)
 
 
@@ -46,9 +47,9 @@ def set_budget(tenant: TenantHandle, micros: int) -> None:
 
 def spend(tenant_id: str, cost: int) -> None:
     tenant = stores().tenants.require(tenant_id)
-    reservation = limits.reserve(tenant, f"req-{uuid.uuid4().hex}", cost, bot_id="shop", model="gpt-4o")
-    usage = limits.Usage(100, 0, 10)
-    stores().usage.transact(limits.settlement_operations(reservation, cost, usage, bot_id="shop", model="gpt-4o"))
+    reservation = budget.reserve(tenant, f"req-{uuid.uuid4().hex}", cost, bot_id="shop", model="gpt-4o")
+    usage = budget.Usage(100, 0, 10)
+    stores().usage.transact(budget.settlement_operations(reservation, cost, usage, bot_id="shop", model="gpt-4o"))
 
 
 def fold(setup: ChatSetup, conversation_id: str = "c-fold") -> None:

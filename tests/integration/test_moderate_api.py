@@ -14,9 +14,9 @@ import openai
 import pytest
 from werkzeug.serving import make_server
 
-from atende import moderation
+from atende.guards import moderation
 from atende.models.bots import ModerationPolicy
-from atende.providers import Deadline
+from atende.providers.upstream import Deadline
 from devtools.apigw import ApiGatewayEmulator
 from devtools.fake_openai import FakeOpenAI
 from tests.support import Answer, TenantHandle
@@ -243,9 +243,9 @@ def test_the_moderate_function_imports_nothing_only_chat_needs() -> None:
     done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     loaded = set(done.stdout.strip().split(","))
-    assert "atende.moderation" in loaded
-    assert not loaded & {"atende.chat", "atende.prompting", "atende.tokens"}, sorted(loaded)
-    assert not any(m.startswith(("atende.chat", "atende.handoff")) for m in loaded), sorted(loaded)
+    assert "atende.guards.moderation" in loaded
+    assert not loaded & {"atende.chat.turn", "atende.chat.prompt", "atende.providers.tokens"}, sorted(loaded)
+    assert not any(m.startswith("atende.chat.") for m in loaded), sorted(loaded)
 
 
 # --- the real openai SDK over HTTP ----------------------------------------------------------------------------------

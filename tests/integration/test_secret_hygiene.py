@@ -19,7 +19,7 @@ import boto3
 import pytest
 from boto3.dynamodb.types import TypeDeserializer
 
-from atende.observability import logger
+from atende.platform.observability import logger
 from devtools.apigw import ApiGatewayEmulator
 from devtools.fake_openai import FakeOpenAI
 from tests.support import Answer, ApiClient

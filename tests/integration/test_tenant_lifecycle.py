@@ -8,7 +8,7 @@ import boto3
 import pytest
 from boto3.dynamodb.conditions import Key
 
-from atende.settings import get_settings
+from atende.platform.settings import get_settings
 from atende.store import stores
 from devtools.fake_openai import FakeOpenAI
 from tests.support import ApiClient, TenantHandle, create_tenant

@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from atende.handoff import instant_answer, keyword_handoff, reply_handoff
+from atende.chat.handoff import instant_answer, keyword_handoff, reply_handoff
+from atende.chat.prompt import drop_unanswered_tool_calls
 from atende.models.bots import HandoffSettings, InstantAnswer
-from atende.prompting import drop_unanswered_tool_calls
 
 HOURS = InstantAnswer(questions=["¿Cuál es el horario de atención?"], answer="De 9 a 18 h.")
 

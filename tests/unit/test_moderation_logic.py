@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from atende import moderation, providers
-from atende.errors import UpstreamUnavailable
+from atende.guards import moderation
+from atende.guards.moderation import GateDecision, decide, flatten, gate, normalize_thresholds
 from atende.models.bots import MODERATION_CATEGORIES, ModerationPolicy
 from atende.models.moderation import (
     MAX_INPUT_BYTES,
@@ -21,8 +21,9 @@ from atende.models.moderation import (
     category_alias,
     wire_input,
 )
-from atende.moderation import GateDecision, decide, flatten, gate, normalize_thresholds
-from atende.providers import Deadline, ProviderResult
+from atende.platform.errors import UpstreamUnavailable
+from atende.providers import upstream
+from atende.providers.upstream import Deadline, ProviderResult
 
 pytestmark = pytest.mark.usefixtures("socket_disabled")
 
@@ -172,7 +173,7 @@ def upstream_calls(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
             raise outcome
         return ProviderResult(outcome, "openai", model, 1, 0.01)
 
-    monkeypatch.setattr(providers, "moderation", fake)
+    monkeypatch.setattr(upstream, "moderation", fake)
     calls.append(script)  # calls[0] is the script; the calls follow it
     return calls
 

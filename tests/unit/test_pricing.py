@@ -9,7 +9,7 @@ from fractions import Fraction
 
 import pytest
 
-from atende.pricing import (
+from atende.billing.pricing import (
     PRICE_TABLE_VERSION,
     PRICES,
     ModelPrice,

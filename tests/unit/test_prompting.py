@@ -6,14 +6,14 @@ from typing import Any
 
 import pytest
 
-from atende.prompting import (
+from atende.chat.prompt import (
     SUMMARY_INSTRUCTION,
     PromptPlan,
     build_messages,
     build_system_prompt,
     history_for_summary,
 )
-from atende.tokens import count_message, count_message_tokens
+from atende.providers.tokens import count_message, count_message_tokens
 
 RULES = "You are Lia, the support assistant of Loja Azul. Answer briefly and politely."
 KB = "Shipping: 3 to 5 business days.\nReturns: within 30 days with the receipt."

@@ -1,4 +1,4 @@
-"""atende.redaction: typed PII masking, checksums, false-positive traps, idempotence and the kinds filter."""
+"""atende.guards.redaction: typed PII masking, checksums, false-positive traps, idempotence and the kinds filter."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import pytest
 
-from atende.redaction import PII_KINDS, Redaction, redact
+from atende.guards.redaction import PII_KINDS, Redaction, redact
 
 # (input, exact expected output) in Spanish, Portuguese and English.
 CASES: list[tuple[str, str]] = [

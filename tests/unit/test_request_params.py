@@ -4,11 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from atende.errors import InvalidRequest
-from atende.models.bots import Bot
-from atende.pricing import resolve_price
-from atende.providers import Target, wire_params
-from atende.request_params import (
+from atende.billing.pricing import resolve_price
+from atende.chat.params import (
     DEFAULT_MAX_OUTPUT_TOKENS,
     DEFAULT_MAX_OUTPUT_TOKENS_REASONING,
     provider_params,
@@ -16,6 +13,9 @@ from atende.request_params import (
     response_format,
     targets,
 )
+from atende.models.bots import Bot
+from atende.platform.errors import InvalidRequest
+from atende.providers.upstream import Target, wire_params
 
 MESSAGES = [{"role": "user", "content": "hola"}]
 

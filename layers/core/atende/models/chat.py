@@ -7,8 +7,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
-from atende.errors import InvalidRequest
 from atende.models.bots import ModelName, PromptName
+from atende.platform.errors import InvalidRequest
 
 MAX_MESSAGE_CHARS = 32_000
 ConversationId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:@+=-]{0,127}$")]

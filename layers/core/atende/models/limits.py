@@ -10,8 +10,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, PlainSerializer
 
+from atende.billing.pricing import ModelPrice, micros_to_usd, usd_to_micros
 from atende.models.common import RequestModel, ResponseModel
-from atende.pricing import ModelPrice, micros_to_usd, usd_to_micros
 
 # Money arrives as a JSON number or a decimal string and is stored as integer micro-dollars; answers carry
 # it as a JSON number with at most six decimals (a float only on the wire, where its text is exact).

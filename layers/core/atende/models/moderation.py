@@ -9,9 +9,9 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
+from atende.guards.redaction import PII_KINDS
 from atende.models.bots import MODERATION_CATEGORIES
 from atende.models.common import RequestModel
-from atende.redaction import PII_KINDS
 
 DEFAULT_MODERATION_MODEL = "omni-moderation-latest"
 MAX_INPUT_ITEMS = 32

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cache
 
-from atende import aws
-from atende.settings import get_settings
+from atende.platform import aws
+from atende.platform.settings import get_settings
 from atende.store.audit import AuditStore
 from atende.store.bots import BotStore
 from atende.store.conversations import ConversationStore

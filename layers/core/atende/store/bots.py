@@ -7,8 +7,8 @@ from typing import Any
 
 from boto3.dynamodb.conditions import Key
 
-from atende.errors import Conflict, NotFound
 from atende.models.bots import Bot
+from atende.platform.errors import Conflict, NotFound
 from atende.store.table import AuditEntry, TableStore, tenant_pk
 
 # DynamoDB refuses items over 400 KB; the rest of the item (keys, version, names) fits in what this leaves.

@@ -6,9 +6,9 @@ from typing import Any
 
 from boto3.dynamodb.conditions import Attr, Key
 
-from atende.errors import NotFound
 from atende.models.common import utc_now
 from atende.models.keys import KeyInfo
+from atende.platform.errors import NotFound
 from atende.store.table import AuditEntry, TableStore, tenant_pk
 
 

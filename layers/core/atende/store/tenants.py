@@ -6,9 +6,9 @@ from typing import Any
 
 from boto3.dynamodb.conditions import Key
 
-from atende.errors import Conflict, NotFound
 from atende.models.common import utc_now
 from atende.models.tenants import Tenant
+from atende.platform.errors import Conflict, NotFound
 from atende.store.table import AuditEntry, TableStore, tenant_pk
 
 PROFILE = "PROFILE"

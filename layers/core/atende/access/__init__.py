@@ -1,0 +1,1 @@
+"""API keys and callers: key format, hashing, scopes, and authenticating a presented key."""

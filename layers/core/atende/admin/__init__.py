@@ -1,0 +1,1 @@
+"""Configuration behind the config function: tenants, bots, keys, credentials and limits."""

@@ -1,0 +1,1 @@
+"""Chat turns: requests, the turn itself and its steps, answers in the webhook and OpenAI shapes."""

@@ -1,0 +1,84 @@
+"""Safe retries: a turn sent again with the same Idempotency-Key is answered from the stored result (24 h)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import cache
+from typing import Any
+
+from aws_lambda_powertools.utilities.idempotency import (
+    DynamoDBPersistenceLayer,
+    IdempotencyConfig,
+    idempotent_function,
+)
+from aws_lambda_powertools.utilities.idempotency.exceptions import (
+    IdempotencyAlreadyInProgressError,
+    IdempotencyValidationError,
+)
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from atende.platform import aws
+from atende.platform.errors import Conflict, InvalidRequest
+from atende.platform.settings import get_settings
+
+REPLAY_SECONDS = 24 * 3600
+MAX_KEY_LENGTH = 255
+
+
+@cache
+def _config() -> IdempotencyConfig:
+    return IdempotencyConfig(
+        event_key_jmespath="[tenant, key]",  # keys are per tenant: two tenants may pick the same key
+        payload_validation_jmespath="payload",
+        raise_on_no_idempotency_key=True,
+        expires_after_seconds=REPLAY_SECONDS,
+    )
+
+
+@cache
+def _idempotent() -> Callable[..., dict[str, Any]]:
+    """Powertools' idempotency over the single table (records under one PK, expiring through its TTL)."""
+    persistence = DynamoDBPersistenceLayer(
+        table_name=get_settings().table_name,
+        key_attr="PK",
+        sort_key_attr="SK",
+        static_pk_value="IDEMPOTENCY",
+        expiry_attr="expires_at",
+        boto3_client=aws.client("dynamodb"),
+    )
+
+    @idempotent_function(data_keyword_argument="request", config=_config(), persistence_store=persistence)
+    def run(*, request: dict[str, Any], compute: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+        return compute()
+
+    return run
+
+
+def register_context(context: LambdaContext) -> None:
+    """Lets an in-progress record expire with the invocation, so a crashed call does not block retries."""
+    _config().register_lambda_context(context)
+
+
+def run_once(tenant_id: str, key: str | None, payload: dict[str, Any], compute: Callable[[], dict[str, Any]]) -> dict:
+    """`compute()` once per (tenant, key); a replay returns the first answer. Errors are not remembered."""
+    if not key:
+        return compute()
+    if len(key) > MAX_KEY_LENGTH or not key.isprintable():
+        raise InvalidRequest(
+            f"Idempotency-Key must be printable and at most {MAX_KEY_LENGTH} characters.", param="Idempotency-Key"
+        )
+    try:
+        return _idempotent()(request={"tenant": tenant_id, "key": key, "payload": payload}, compute=compute)
+    except IdempotencyAlreadyInProgressError as error:
+        raise Conflict(
+            "A request with this Idempotency-Key is still being answered; retry in a moment.",
+            param="Idempotency-Key",
+            code="idempotency_in_progress",
+            headers={"Retry-After": "1"},
+        ) from error
+    except IdempotencyValidationError as error:
+        raise InvalidRequest(
+            "This Idempotency-Key was already used with a different request body.",
+            param="Idempotency-Key",
+            code="idempotency_key_reused",
+        ) from error

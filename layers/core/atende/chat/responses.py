@@ -1,0 +1,156 @@
+"""Shaping a turn's result: the flat webhook answer, the OpenAI completion, and its SSE stream."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from atende.billing.budget import Usage
+from atende.chat.turns import TurnResult, text_of
+
+WEBHOOK_REPLY_BUDGET_BYTES = 10_000
+
+
+def webhook_answer(turn: TurnResult, bot_id: str, *, include_history: bool, include_raw: bool) -> dict[str, Any]:
+    """What a no-code tool maps: `reply` first, the rest flat, and `choices` in OpenAI's shape."""
+    responses = [text_of((c.get("message") or {}).get("content")) for c in turn.choices]
+    answer: dict[str, Any] = {
+        "reply": responses[0] if responses else "",
+        "responses": responses,
+        "finish_reason": turn.choices[0].get("finish_reason") if turn.choices else None,
+        "handoff": turn.handoff is not None,
+        "handoff_reason": turn.handoff.reason if turn.handoff else None,
+        "handoff_detail": turn.handoff.detail if turn.handoff else None,
+        "flagged": turn.flagged,
+        "source": turn.source,
+        "conversation_id": turn.conversation_id,
+        "request_id": turn.request_id,
+        "bot": bot_id,
+        "model": turn.model,
+        "usage": usage_summary(turn.usage),
+        "cost_usd": f"{turn.cost_micros / 1_000_000:.6f}",
+        "choices": [_choice(c) for c in turn.choices],
+    }
+    if turn.moderation:
+        answer["moderation"] = turn.moderation
+    _fit(answer)
+    if include_history:
+        answer["history"] = updated_history(turn)
+    if include_raw:
+        answer["raw"] = turn.raw
+    return answer
+
+
+def _fit(answer: dict[str, Any]) -> None:
+    """Keep the answer under the budget no-code tools handle: drop duplicates first, truncate the reply last.
+
+    `choices[0]` stays as long as it fits, since flows read `choices.0.message.content`.
+    """
+
+    def size() -> int:
+        return len(json.dumps(answer, ensure_ascii=False).encode())
+
+    if size() <= WEBHOOK_REPLY_BUDGET_BYTES:
+        return
+    answer["truncated"] = True
+    answer["choices"] = answer["choices"][:1]
+    answer["responses"] = answer["responses"][:1]
+    if size() <= WEBHOOK_REPLY_BUDGET_BYTES:
+        return
+    while size() > WEBHOOK_REPLY_BUDGET_BYTES and answer["reply"]:
+        overflow = size() - WEBHOOK_REPLY_BUDGET_BYTES
+        answer["reply"] = answer["reply"][: max(0, len(answer["reply"]) - max(overflow // 3, 16))]
+        answer["responses"] = [answer["reply"]]
+        if answer["choices"]:
+            message = {"role": "assistant", "content": answer["reply"]}
+            answer["choices"][0] = {**answer["choices"][0], "message": message}
+
+
+def updated_history(turn: TurnResult) -> list[dict[str, Any]]:
+    """Past messages, then the system prompt, the new message(s) and every generated response, in order."""
+    system = [m for m in turn.prompt_messages if m.get("role") == "system"][:1]
+    responses: list[dict[str, Any]] = [c["message"] for c in turn.choices if c.get("message")]
+    return [*turn.past_messages, *system, *turn.new_messages, *responses]
+
+
+def usage_summary(usage: dict[str, Any]) -> dict[str, int]:
+    counted = Usage.from_openai(usage)  # the same reading of the provider's usage that billing uses
+    return {
+        "prompt_tokens": counted.input_tokens,
+        "cached_tokens": counted.cached_input_tokens,
+        "completion_tokens": counted.output_tokens,
+        "total_tokens": int(usage.get("total_tokens") or 0),
+    }
+
+
+def completion_answer(turn: TurnResult, requested_model: str) -> dict[str, Any]:
+    """An OpenAI `chat.completion`; Atende's extras ride in `atende` (SDKs keep unknown fields)."""
+    raw = turn.raw or {}
+    return {
+        "id": raw.get("id") or f"chatcmpl-{turn.request_id}",
+        "object": "chat.completion",
+        "created": raw.get("created") or turn.created,
+        "model": turn.model,
+        "choices": turn.choices,
+        "usage": turn.usage,
+        "system_fingerprint": raw.get("system_fingerprint"),
+        "conversation_id": turn.conversation_id,
+        "atende": {
+            "request_id": turn.request_id,
+            "requested_model": requested_model,
+            "handoff": turn.handoff is not None,
+            "handoff_reason": turn.handoff.reason if turn.handoff else None,
+            "flagged": turn.flagged,
+            "source": turn.source,
+            "moderation": turn.moderation,
+            "max_tokens": turn.max_tokens,
+        },
+    }
+
+
+def sse_stream(completion: dict[str, Any], *, include_usage: bool) -> str:
+    """The completion as `text/event-stream` chunks, as OpenAI streams it (buffered: API Gateway REST)."""
+    base = {
+        "id": completion["id"],
+        "object": "chat.completion.chunk",
+        "created": completion["created"],
+        "model": completion["model"],
+        "system_fingerprint": completion.get("system_fingerprint"),
+    }
+    events: list[dict[str, Any]] = []
+    for choice in completion["choices"]:
+        index, message = choice.get("index", 0), choice.get("message") or {}
+        events.append(
+            {
+                **base,
+                "choices": [{"index": index, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}],
+            }
+        )
+        content = message.get("content")
+        for piece in _pieces(content if isinstance(content, str) else ""):
+            events.append({**base, "choices": [{"index": index, "delta": {"content": piece}, "finish_reason": None}]})
+        for position, call in enumerate(message.get("tool_calls") or []):
+            delta = {"tool_calls": [{"index": position, **call}]}
+            events.append({**base, "choices": [{"index": index, "delta": delta, "finish_reason": None}]})
+        events.append(
+            {**base, "choices": [{"index": index, "delta": {}, "finish_reason": choice.get("finish_reason")}]}
+        )
+    if include_usage:
+        events.append({**base, "choices": [], "usage": completion.get("usage")})
+    if events:
+        events[-1]["atende"] = completion.get("atende")
+        events[-1]["conversation_id"] = completion.get("conversation_id")
+    lines = [f"data: {json.dumps(event, ensure_ascii=False)}\n\n" for event in events]
+    return "".join(lines) + "data: [DONE]\n\n"
+
+
+def _pieces(text: str, size: int = 24) -> list[str]:
+    return [text[i : i + size] for i in range(0, len(text), size)]
+
+
+def _choice(choice: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "index": choice.get("index", 0),
+        "message": choice.get("message"),
+        "finish_reason": choice.get("finish_reason"),
+    }

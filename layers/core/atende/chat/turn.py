@@ -1,0 +1,268 @@
+"""One chat turn, end to end: bot, shortcuts, history, prompt, guards, budget, provider, storage, metrics."""
+
+from __future__ import annotations
+
+import time
+from functools import cache
+from typing import Any
+
+from atende.billing import budget
+from atende.chat import summaries
+from atende.chat.handoff import Handoff
+from atende.chat.params import provider_params, reservation_estimate, targets
+from atende.chat.prompt import build_messages, build_system_prompt, drop_unanswered_tool_calls
+from atende.chat.shortcuts import flagged_input_answer, guard_output, handoff_answer, shortcut
+from atende.chat.turns import TurnRequest, TurnResult, text_of
+from atende.guards import moderation
+from atende.guards.redaction import redact
+from atende.models.bots import Bot
+from atende.models.tenants import Tenant
+from atende.platform.caching import TtlCache
+from atende.platform.errors import AtendeError, InvalidRequest, NotFound, UpstreamError
+from atende.platform.observability import logger
+from atende.platform.settings import get_settings
+from atende.providers import upstream
+from atende.providers.tokens import count_message_tokens
+from atende.store import stores
+from atende.store.conversations import History
+
+__all__ = ["TurnRequest", "TurnResult", "load_bot", "load_tenant", "run_turn", "text_of"]
+
+
+@cache
+def _tenant_cache() -> TtlCache:
+    return TtlCache(get_settings().tenant_cache_seconds)
+
+
+@cache
+def _bot_cache() -> TtlCache:
+    return TtlCache(get_settings().bot_cache_seconds)
+
+
+def load_tenant(tenant_id: str) -> Tenant:
+    tenant = _tenant_cache().get(tenant_id, lambda: stores().tenants.get(tenant_id))
+    if tenant is None:
+        raise NotFound("This API key's tenant no longer exists.", code="tenant_not_found")
+    return tenant  # type: ignore[no-any-return]
+
+
+def load_bot(tenant_id: str, bot_id: str) -> Bot:
+    bot = _bot_cache().get((tenant_id, bot_id), lambda: stores().bots.get(tenant_id, bot_id))
+    if bot is None:
+        raise NotFound(f"No bot '{bot_id}'.", param="bot", code="bot_not_found")
+    return bot  # type: ignore[no-any-return]
+
+
+def run_turn(request: TurnRequest) -> TurnResult:
+    """Answer one turn. Its messages and its billing are stored together, in one transaction."""
+    tenant = load_tenant(request.tenant_id)
+    budget.ensure_active(tenant)
+    bot = load_bot(tenant.id, request.bot_id) if request.bot_id else None
+    deadline = upstream.Deadline(
+        request.deadline_seconds or (bot.deadline_seconds if bot else None) or get_settings().webhook_deadline_seconds
+    )
+    if bot and bot.redact_pii:  # before anything is stored or sent anywhere
+        _redact_request(request)
+    if bot and (answer := shortcut(bot, request)):
+        return _finish_local(tenant, bot, request, None, answer)
+
+    history: History | None = None
+    if bot and request.conversation_id and request.use_history and request.client_history is None:
+        history = stores().conversations.recent(tenant.id, bot.id, request.conversation_id)
+    past = request.client_history if request.client_history is not None else history.unsummarized() if history else []
+    messages, trimmed = _prompt(bot, request, past if request.use_history else [], history.summary if history else None)
+
+    verdicts: list[moderation.GateDecision] = []
+    if bot and bot.moderation.mode in ("input", "both") and request.text:
+        verdict = moderation.gate(tenant.id, request.text, bot.moderation, "input", deadline)
+        verdicts.append(verdict)
+        if verdict.blocked:  # a refused input never reaches the model; the stored turn keeps the decision only
+            request.new_messages = [{"role": "user", "content": "[withheld: flagged by moderation]"}]
+            return _finish_local(tenant, bot, request, history, flagged_input_answer(bot, verdict))
+    return _answer_with_model(tenant, bot, request, history, messages, trimmed, verdicts, deadline)
+
+
+def _answer_with_model(
+    tenant: Tenant,
+    bot: Bot | None,
+    request: TurnRequest,
+    history: History | None,
+    messages: list[dict[str, Any]],
+    trimmed: list[dict[str, Any]],
+    verdicts: list[moderation.GateDecision],
+    deadline: upstream.Deadline,
+) -> TurnResult:
+    """Reserve the worst case, call the provider chain, guard the reply, store and settle in one transaction."""
+    model = request.model or (bot.model if bot else None)
+    if not model:
+        raise InvalidRequest("Name a model or a bot ('bot:<id>').", param="model")
+    chain = targets(bot, model)
+    params = provider_params(bot, request.params, messages, model)
+    # Every target of the chain is priced (a budgeted tenant cannot fall back to an unpriced model), and the
+    # reservation covers the most expensive one: a fallback must not spend past what was held.
+    prices = [budget.price_for(tenant, target.model) for target in chain]
+    estimate, tokens = reservation_estimate(params, prices)
+    try:
+        reservation = budget.reserve(
+            tenant, request.request_id, estimate, tokens=tokens, bot_id=request.bot_id, model=model
+        )
+    except AtendeError:
+        budget.emit_turn_metrics(tenant, request.bot_id, model, refused=True)
+        raise
+    try:
+        result = upstream.chat_completion(tenant.id, chain, params, deadline)
+        choices, usage_body = _completion_parts(result.body)
+    except AtendeError as error:
+        budget.release(reservation)
+        if bot and request.handoff_on_failure and bot.handoff.on_upstream_failure and error.status >= 429:
+            logger.warning("upstream failed, handing off", extra={"error_code": error.code, "status": error.status})
+            failure = handoff_answer(bot, Handoff("upstream_error", error.code))
+            return _finish_local(tenant, bot, request, history, failure)
+        raise
+
+    usage = budget.Usage.from_openai(usage_body)
+    # The model that answered may be a fallback's: price what was used (never refuse after the spend).
+    cost = budget.turn_cost(budget.price_for(tenant, result.model, strict=False) or prices[0], usage)
+    turn = TurnResult(
+        request.request_id,
+        request.conversation_id,
+        str(result.body.get("model") or result.model),
+        choices,
+        usage_body,
+        messages,
+        _past(request, history),
+        list(request.new_messages),
+        raw=result.body,
+        cost_micros=cost,
+        max_tokens=params["max_tokens"],
+        moderation=[v.record() for v in verdicts],
+    )
+    if bot:
+        guard_output(tenant.id, bot, turn, deadline)
+    operations = budget.settlement_operations(reservation, cost, usage, bot_id=request.bot_id or "-", model=turn.model)
+    try:
+        _persist(tenant, bot, request, history, turn, operations)
+    except Exception:
+        # The provider was paid: bill the turn even though its messages could not be stored, then fail.
+        logger.exception("could not store the turn; billing it alone")
+        stores().conversations.transact(operations)
+        raise
+    if bot and history and bot.history.summarize and trimmed and request.conversation_id:
+        summaries.fold(tenant, bot, request.conversation_id, history, trimmed, deadline)
+    budget.emit_turn_metrics(
+        tenant,
+        request.bot_id or "-",
+        turn.model,
+        cost,
+        usage,
+        reservation=reservation,
+        upstream_seconds=result.upstream_seconds,
+        overhead_seconds=max(0.0, time.monotonic() - request.started - result.upstream_seconds),
+    )
+    return turn
+
+
+def _completion_parts(body: Any) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """The choices and usage of a provider answer, or a 502 when the answer is not a chat completion."""
+    choices = body.get("choices") if isinstance(body, dict) else None
+    if not isinstance(choices, list) or not choices or not all(isinstance(c, dict) for c in choices):
+        raise UpstreamError(
+            "The provider's answer is not a chat completion (no choices).", code="provider_bad_response"
+        )
+    usage = body.get("usage")
+    return choices, usage if isinstance(usage, dict) else {}
+
+
+def _redact_request(request: TurnRequest) -> None:
+    request.new_messages = [_redacted(m) for m in request.new_messages]
+    if request.client_history is not None:
+        request.client_history = [_redacted(m) for m in request.client_history]
+    if request.extra_system:
+        request.extra_system = redact(request.extra_system).text
+
+
+def _redacted(message: dict[str, Any]) -> dict[str, Any]:
+    content = message.get("content")
+    if isinstance(content, str):
+        return {**message, "content": redact(content).text}
+    if isinstance(content, list):
+        parts = [{**p, "text": redact(p["text"]).text} if p.get("type") == "text" else p for p in content]
+        return {**message, "content": parts}
+    return message
+
+
+def _prompt(
+    bot: Bot | None, request: TurnRequest, past: list[dict[str, Any]], summary: str | None
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The messages to send and the history trimmed to fit the bot's budget."""
+    past = drop_unanswered_tool_calls(past)
+    if bot is None:  # passthrough: the caller's messages as sent
+        return [*past, *request.new_messages], []
+    names = request.prompts if request.prompts is not None else bot.default_prompts
+    unknown = [name for name in names if name not in bot.prompts]
+    if unknown:
+        raise InvalidRequest(
+            f"prompts: {', '.join(unknown)} not defined on bot '{bot.id}' "
+            f"(it has: {', '.join(sorted(bot.prompts)) or 'none'}).",
+            param="prompts",
+        )
+    system = build_system_prompt(
+        rules=bot.rules,
+        knowledge_base=bot.knowledge_base,
+        prompts=[(name, bot.prompts[name]) for name in names],
+        extra_system=request.extra_system,
+        summary=summary,
+    )
+    fixed = count_message_tokens([{"role": "system", "content": system}, *request.new_messages])
+    plan = build_messages(
+        system=system, history=past, tail=request.new_messages, token_budget=bot.history.max_history_tokens + fixed
+    )
+    return plan.messages, plan.trimmed
+
+
+def _past(request: TurnRequest, history: History | None) -> list[dict[str, Any]]:
+    if request.client_history is not None:
+        return request.client_history
+    return history.messages if history else []
+
+
+def _finish_local(
+    tenant: Tenant, bot: Bot, request: TurnRequest, history: History | None, result: TurnResult
+) -> TurnResult:
+    """Store and count a turn Atende answered itself (zero cost)."""
+    result.request_id, result.conversation_id = request.request_id, request.conversation_id
+    result.past_messages, result.new_messages = _past(request, history), list(request.new_messages)
+    _persist(tenant, bot, request, history, result, [])
+    budget.record_unbilled_turn(tenant, bot_id=bot.id, model=result.model, refused=result.source == "moderation")
+    return result
+
+
+def _persist(
+    tenant: Tenant,
+    bot: Bot | None,
+    request: TurnRequest,
+    history: History | None,
+    turn: TurnResult,
+    operations: list[dict[str, Any]],
+) -> None:
+    """The turn's messages and its billing in one transaction; without a conversation, billing alone."""
+    store = stores().conversations
+    if bot and request.conversation_id:
+        reply = {
+            k: v
+            for k, v in turn.choices[0]["message"].items()
+            if k in ("role", "content", "tool_calls") and v is not None
+        }
+        store.append(
+            tenant.id,
+            bot.id,
+            request.conversation_id,
+            [*request.new_messages, reply],
+            after_seq=history.last_seq if history else None,  # None: the store reads the tail itself
+            retention_days=tenant.retention_days,
+            request_id=request.request_id,
+            turn_record=turn.record(),
+            extra_operations=operations,
+        )
+    elif operations:
+        store.transact(operations)

@@ -1,1 +1,0 @@
-"""Configuration logic behind the config function: tenants, bots, keys and provider credentials."""

@@ -1,0 +1,1 @@
+"""Guards around a turn: moderation, PII redaction, and the output guard."""

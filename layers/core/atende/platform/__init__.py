@@ -1,0 +1,1 @@
+"""Platform plumbing every function shares: AWS clients, settings, observability, errors, caches."""

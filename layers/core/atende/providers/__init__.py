@@ -1,0 +1,1 @@
+"""Model providers: the OpenAI client with retries and failover, credentials, token counting."""
