@@ -14,7 +14,7 @@ from typing import Any
 
 import boto3
 
-from atende.billing import metrics
+from atende.platform import metrics
 from devtools.aws_local import ACCOUNT, REGION, TEMPLATE, Resolver, function_name
 from devtools.cfn_yaml import load_template
 from devtools.functions import FakeLambdaContext, load_function

@@ -6,7 +6,7 @@ import json
 
 import boto3
 
-from atende.billing import metrics
+from atende.platform.metrics import set_metrics_sink
 from atende.providers.credentials import credential_secret_name
 from tests.support import ChatSetup
 
@@ -168,11 +168,11 @@ def test_a_rotated_provider_key_takes_effect_at_the_first_401(setup: ChatSetup) 
 
 def test_a_turn_emits_its_cost_tokens_and_latency_split(setup: ChatSetup) -> None:
     records: list[dict] = []
-    metrics.set_metrics_sink(records.append)
+    set_metrics_sink(records.append)
     try:
         assert setup.chat({"message": "¿envíos?"}).status == 200
     finally:
-        metrics.set_metrics_sink(None)
+        set_metrics_sink(None)
     turn = next(r for r in records if "CostMicros" in r and r.get("Tenant") == setup.tenant.id)
     value = {
         name: turn[name][0] if isinstance(turn[name], list) else turn[name]

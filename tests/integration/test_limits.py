@@ -11,11 +11,13 @@ from typing import Any
 import boto3
 import pytest
 
-from atende.billing import alarms, budget, metrics
+from atende.billing import alarms, budget, metrics, periods, policy, reservations, values
+from atende.billing.pricing import PRICE_TABLE_VERSION
 from atende.guards import moderation
 from atende.models.bots import ModerationPolicy
 from atende.models.tenants import Tenant
 from atende.platform.errors import Conflict, InvalidRequest, LimitExceeded
+from atende.platform.metrics import set_metrics_sink
 from atende.platform.settings import get_settings
 from atende.providers.upstream import Deadline
 from atende.store import stores
@@ -38,18 +40,18 @@ def put_limits(handle: TenantHandle, **fields: Any) -> dict[str, Any]:
 
 
 def spend(
-    handle: TenantHandle, cost: int, *, bot: str = "shop", model: str = "gpt-4o-mini", usage: budget.Usage | None = None
-) -> budget.Reservation:
+    handle: TenantHandle, cost: int, *, bot: str = "shop", model: str = "gpt-4o-mini", usage: values.Usage | None = None
+) -> values.Reservation:
     """A billed turn as the chat turn runs it: reserve the cost, settle it in one transaction, emit metrics."""
-    tenant, usage = tenant_of(handle), usage or budget.Usage(1000, 200, 100)
-    reservation = budget.reserve(tenant, f"req-{uuid.uuid4().hex}", cost, tokens=1100, bot_id=bot, model=model)
-    stores().usage.transact(budget.settlement_operations(reservation, cost, usage, bot_id=bot, model=model))
-    budget.emit_turn_metrics(tenant, bot, model, cost, usage, reservation=reservation)
+    tenant, usage = tenant_of(handle), usage or values.Usage(1000, 200, 100)
+    reservation = reservations.reserve(tenant, f"req-{uuid.uuid4().hex}", cost, tokens=1100, bot_id=bot, model=model)
+    stores().usage.transact(reservations.settlement_operations(reservation, cost, usage, bot_id=bot, model=model))
+    metrics.emit_turn_metrics(tenant, bot, model, cost, usage, reservation=reservation)
     return reservation
 
 
 def counter(handle: TenantHandle) -> dict[str, Any]:
-    month, _ = budget.periods(budget.utc())
+    month, _ = periods.periods(periods.utc())
     return stores().usage.month_counter(handle.id, month)
 
 
@@ -207,13 +209,13 @@ def test_hard_alarm_suspends_the_tenant_naming_the_limit_and_ok_resumes_it(
     assert tenant.call("GET", "/v1/limits").json["suspended_by"] == ["monthly_budget"]
 
     with pytest.raises(LimitExceeded) as refused:
-        budget.ensure_active(tenant_of(tenant))
+        policy.ensure_active(tenant_of(tenant))
     assert refused.value.code == "monthly_budget_exceeded" and refused.value.param == "monthly_budget_usd"
     assert "resets at" in refused.value.message and refused.value.headers["x-should-retry"] == "false"
 
     notify(limits_function, name, "OK", tenant.id)
     assert status(api, root_key, tenant.id)["status"] == "active"
-    budget.ensure_active(tenant_of(tenant))
+    policy.ensure_active(tenant_of(tenant))
 
 
 def test_ok_never_resumes_a_tenant_the_operator_suspended(
@@ -232,7 +234,7 @@ def test_ok_never_resumes_a_tenant_the_operator_suspended(
     notify(limits_function, name, "OK", tenant.id)  # ...but the operator's later suspension stands
     assert status(api, root_key, tenant.id)["status_reason"] == "fraud check"
     with pytest.raises(Exception, match="fraud check"):
-        budget.ensure_active(tenant_of(tenant))
+        policy.ensure_active(tenant_of(tenant))
 
 
 def test_global_alarm_suspends_every_tenant_and_its_ok_lifts_only_that(
@@ -244,7 +246,7 @@ def test_global_alarm_suspends_every_tenant_and_its_ok_lifts_only_that(
         notify(limits_function, "atende-test-global-daily-budget", "ALARM")
         assert status(api, root_key, tenant.id)["status"] == "suspended"
         with pytest.raises(LimitExceeded) as refused:
-            budget.ensure_active(tenant_of(tenant))
+            policy.ensure_active(tenant_of(tenant))
         assert refused.value.code == "global_daily_budget_exceeded"
     finally:
         notify(limits_function, "atende-test-global-daily-budget", "OK")
@@ -268,17 +270,17 @@ def test_soft_alarms_and_other_messages_change_nothing(
 def test_a_budgeted_tenant_cannot_use_a_model_without_price(
     api: ApiClient, root_key: str, tenant: TenantHandle
 ) -> None:
-    assert budget.price_for(tenant_of(tenant), "my-llama") is None  # no budget: allowed, billed at 0
+    assert policy.price_for(tenant_of(tenant), "my-llama") is None  # no budget: allowed, billed at 0
     put_limits(tenant, monthly_budget_usd=5)
     with pytest.raises(InvalidRequest) as refused:
-        budget.price_for(tenant_of(tenant), "my-llama")
+        policy.price_for(tenant_of(tenant), "my-llama")
     assert refused.value.param == "model" and "my-llama" in refused.value.message
     override = {"my-llama": {"input_usd_per_million": "0.2", "output_usd_per_million": 0.4}}
     answer = api.call(
         "PUT", f"/v1/admin/tenants/{tenant.id}/limits", key=root_key, json_body={"price_overrides": override}
     )
     assert answer.status == 200, answer.text
-    price = budget.price_for(tenant_of(tenant), "my-llama")
+    price = policy.price_for(tenant_of(tenant), "my-llama")
     assert price is not None and (price.input, price.cached_input, price.output) == (200_000, 200_000, 400_000)
 
 
@@ -286,9 +288,9 @@ def test_refusals_name_the_limit_and_when_it_resets(tenant: TenantHandle) -> Non
     put_limits(tenant, monthly_budget_usd=1, daily_budget_usd="0.5", monthly_token_quota=5000, monthly_request_quota=3)
     spend(tenant, 400_000)
     cases = [
-        (budget.reserve, (200_000,), {}, "daily_budget_exceeded", "daily_budget_usd"),
-        (budget.reserve, (2 * USD,), {}, "monthly_budget_exceeded", "monthly_budget_usd"),
-        (budget.reserve, (1,), {"tokens": 4000}, "monthly_token_quota_exceeded", "monthly_token_quota"),
+        (reservations.reserve, (200_000,), {}, "daily_budget_exceeded", "daily_budget_usd"),
+        (reservations.reserve, (2 * USD,), {}, "monthly_budget_exceeded", "monthly_budget_usd"),
+        (reservations.reserve, (1,), {"tokens": 4000}, "monthly_token_quota_exceeded", "monthly_token_quota"),
     ]
     for reserve, args, kwargs, code, param in cases:
         with pytest.raises(LimitExceeded) as refused:
@@ -298,31 +300,35 @@ def test_refusals_name_the_limit_and_when_it_resets(tenant: TenantHandle) -> Non
     spend(tenant, 1)
     spend(tenant, 1)
     with pytest.raises(LimitExceeded) as refused:
-        budget.reserve(tenant_of(tenant), "r-quota", 1)
+        reservations.reserve(tenant_of(tenant), "r-quota", 1)
     assert refused.value.code == "monthly_request_quota_exceeded"
     assert tenant.call("GET", "/v1/usage").json["refused"] == 4
 
 
 def test_released_and_abandoned_reservations_give_the_budget_back(tenant: TenantHandle) -> None:
     put_limits(tenant, monthly_budget_usd=1)
-    held = budget.reserve(tenant_of(tenant), "r-failed-call", 900_000)
+    held = reservations.reserve(tenant_of(tenant), "r-failed-call", 900_000)
     with pytest.raises(LimitExceeded):
-        budget.reserve(tenant_of(tenant), "r-blocked", 900_000)
+        reservations.reserve(tenant_of(tenant), "r-blocked", 900_000)
     with pytest.raises(Conflict):
-        budget.reserve(tenant_of(tenant), "r-failed-call", 1)  # a request id holds one reservation at a time
+        reservations.reserve(tenant_of(tenant), "r-failed-call", 1)  # a request id holds one reservation at a time
     # The same call retried after its first answer was lost (an SDK timeout): the hold is adopted, not doubled.
-    again = budget.reserve(tenant_of(tenant), "r-failed-call", 900_000)
+    again = reservations.reserve(tenant_of(tenant), "r-failed-call", 900_000)
     assert again.amount_micros == 900_000 and int(counter(tenant)["committed"]) == 900_000
-    budget.release(held)
-    budget.release(held)  # twice is harmless
+    reservations.release(held)
+    reservations.release(held)  # twice is harmless
     assert int(counter(tenant)["committed"]) == 0
 
     # A call whose Lambda died: its reservation expires and the next refusal sweeps it away.
-    budget.reserve(tenant_of(tenant), "r-crashed", 900_000, now=time.time() - budget.RESERVATION_TTL_SECONDS - 5)
-    budget.reserve(tenant_of(tenant), "r-after-crash", 900_000)
+    reservations.reserve(
+        tenant_of(tenant), "r-crashed", 900_000, now=time.time() - reservations.RESERVATION_TTL_SECONDS - 5
+    )
+    reservations.reserve(tenant_of(tenant), "r-after-crash", 900_000)
     assert "r_r-crashed" not in counter(tenant) and int(counter(tenant)["committed"]) == 900_000
 
-    budget.reserve(tenant_of(tenant), "r-crashed-2", 50_000, now=time.time() - budget.RESERVATION_TTL_SECONDS - 5)
+    reservations.reserve(
+        tenant_of(tenant), "r-crashed-2", 50_000, now=time.time() - reservations.RESERVATION_TTL_SECONDS - 5
+    )
     assert alarms.tick()["swept"] >= 1  # the limits function's schedule sweeps too
     assert int(counter(tenant)["committed"]) == 900_000
 
@@ -330,14 +336,16 @@ def test_released_and_abandoned_reservations_give_the_budget_back(tenant: Tenant
 def test_a_warm_reservation_is_one_dynamodb_call_and_settlement_needs_none(tenant: TenantHandle) -> None:
     put_limits(tenant, monthly_budget_usd=1, daily_budget_usd=1, monthly_token_quota=10**6)
     warm = tenant_of(tenant)
-    budget.price_for(warm, "gpt-4o")  # loads the tenant's limits into the container cache
+    policy.price_for(warm, "gpt-4o")  # loads the tenant's limits into the container cache
     calls: list[str] = []
     events = stores().usage.table.meta.client.meta.events
     events.register("before-call.dynamodb.*", lambda model, **_: calls.append(model.name), unique_id="count-calls")
     try:
-        reservation = budget.reserve(warm, "r-warm", 5000, tokens=900)
+        reservation = reservations.reserve(warm, "r-warm", 5000, tokens=900)
         assert calls == ["UpdateItem"]
-        operations = budget.settlement_operations(reservation, 4000, budget.Usage(800, 0, 50), bot_id="b", model="m")
+        operations = reservations.settlement_operations(
+            reservation, 4000, values.Usage(800, 0, 50), bot_id="b", model="m"
+        )
         assert calls == ["UpdateItem"], "settlement only builds items for the turn's own transaction"
         assert len(operations) == 2 and all("Update" in op for op in operations)
     finally:
@@ -348,19 +356,19 @@ def test_a_warm_reservation_is_one_dynamodb_call_and_settlement_needs_none(tenan
 # --- usage report -------------------------------------------------------------------------------
 def test_usage_report_totals_and_breakdowns(tenant: TenantHandle) -> None:
     put_limits(tenant, monthly_budget_usd=1)
-    spend(tenant, 1500, bot="shop", model="gpt-4o-mini", usage=budget.Usage(1000, 400, 50))
-    spend(tenant, 2500, bot="shop", model="gpt-4o", usage=budget.Usage(500, 0, 20))
-    spend(tenant, 1000, bot="help", model="gpt-4o", usage=budget.Usage(100, 0, 10))
+    spend(tenant, 1500, bot="shop", model="gpt-4o-mini", usage=values.Usage(1000, 400, 50))
+    spend(tenant, 2500, bot="shop", model="gpt-4o", usage=values.Usage(500, 0, 20))
+    spend(tenant, 1000, bot="help", model="gpt-4o", usage=values.Usage(100, 0, 10))
     with pytest.raises(LimitExceeded):
-        budget.reserve(tenant_of(tenant), "r-too-big", 2 * USD, bot_id="help", model="gpt-4o")
+        reservations.reserve(tenant_of(tenant), "r-too-big", 2 * USD, bot_id="help", model="gpt-4o")
 
     report = tenant.call("GET", "/v1/usage").json
-    month, dd = budget.periods(budget.utc())
+    month, dd = periods.periods(periods.utc())
     assert report["object"] == "usage" and report["period"] == month and report["tenant_id"] == tenant.id
     assert report["spend_usd"] == 0.005 and report["spend_micros"] == 5000
     assert (report["input_tokens"], report["cached_input_tokens"], report["output_tokens"]) == (1600, 400, 80)
     assert (report["requests"], report["refused"]) == (3, 1)
-    assert report["price_table_version"] == budget.price_version()
+    assert report["price_table_version"] == PRICE_TABLE_VERSION
     assert list(report["by_day"]) == [f"{month}-{dd}"] and report["by_day"][f"{month}-{dd}"]["requests"] == 3
     assert report["by_bot"]["shop"]["spend_micros"] == 4000 and report["by_bot"]["help"]["refused"] == 1
     assert report["by_model"]["gpt-4o"]["spend_micros"] == 3500 and report["by_model"]["gpt-4o"]["requests"] == 2
@@ -390,14 +398,14 @@ def test_turns_that_never_reach_the_model_count_in_usage_with_one_update(tenant:
     calls: list[str] = []
     events = stores().usage.table.meta.client.meta.events
     events.register("before-call.dynamodb.*", lambda model, **_: calls.append(model.name), unique_id="count-unbilled")
-    metrics.set_metrics_sink(records.append)
+    set_metrics_sink(records.append)
     try:
         budget.record_unbilled_turn(profile, bot_id="shop", model="atende-instant-answer", refused=False)
         assert calls == ["UpdateItem"]
         budget.record_unbilled_turn(profile, bot_id="help", model="atende-handoff", refused=False)
         budget.record_unbilled_turn(profile, bot_id="shop", model="atende-moderation", refused=True)
     finally:
-        metrics.set_metrics_sink(None)
+        set_metrics_sink(None)
         events.unregister("before-call.dynamodb.*", unique_id="count-unbilled")
     assert calls == ["UpdateItem"] * 3
 
@@ -459,7 +467,7 @@ def test_local_alarms_notify_suspend_and_resume(
     suspended = status(api, root_key, tenant.id)
     assert suspended["status"] == "suspended" and "monthly budget" in suspended["status_reason"]
     with pytest.raises(LimitExceeded):
-        budget.ensure_active(tenant_of(tenant))
+        policy.ensure_active(tenant_of(tenant))
 
     put_limits(tenant, monthly_budget_usd="0.05", soft_limit_percent=50)  # raising the limit...
     changes = evaluator.evaluate_once(prefix=prefix)

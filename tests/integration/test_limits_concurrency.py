@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from atende.billing import budget
+from atende.billing import periods, reservations, values
 from atende.platform.errors import LimitExceeded
 from atende.store import stores
 from atende.store.conversations import conversation_pk
@@ -37,10 +37,10 @@ def run_turns(handle: TenantHandle, cost_of: list[int]) -> Outcome:
     barrier = threading.Barrier(len(cost_of))
 
     def turn(i: int) -> None:
-        usage = budget.Usage(input_tokens=400, cached_input_tokens=100, output_tokens=200)
+        usage = values.Usage(input_tokens=400, cached_input_tokens=100, output_tokens=200)
         try:
             barrier.wait()
-            reservation = budget.reserve(tenant, f"req-{uuid.uuid4().hex}", WORST_CASE_MICROS, tokens=800)
+            reservation = reservations.reserve(tenant, f"req-{uuid.uuid4().hex}", WORST_CASE_MICROS, tokens=800)
         except LimitExceeded as refused:
             with outcome.lock:
                 outcome.refused.append(refused)
@@ -59,12 +59,12 @@ def run_turns(handle: TenantHandle, cost_of: list[int]) -> Outcome:
                     "ConditionExpression": "attribute_not_exists(PK)",
                 }
             }
-            operations = budget.settlement_operations(reservation, cost, usage, bot_id="shop", model="gpt-4o")
+            operations = reservations.settlement_operations(reservation, cost, usage, bot_id="shop", model="gpt-4o")
             stores().usage.transact([message, *operations])
             with outcome.lock:
                 outcome.billed.append(cost)
         except BaseException as error:
-            budget.release(reservation)
+            reservations.release(reservation)
             with outcome.lock:
                 outcome.errors.append(error)
 
@@ -77,7 +77,7 @@ def run_turns(handle: TenantHandle, cost_of: list[int]) -> Outcome:
 
 
 def month_counter(handle: TenantHandle) -> dict:
-    month, _ = budget.periods(budget.utc())
+    month, _ = periods.periods(periods.utc())
     return stores().usage.month_counter(handle.id, month)
 
 
@@ -120,13 +120,13 @@ def test_turns_cheaper_than_their_worst_case_never_overshoot_either(budgeted: Te
 
 def test_an_underestimated_turn_is_billed_in_full_and_then_every_reservation_is_refused(budgeted: TenantHandle) -> None:
     """Turns one after another, each costing 0.15 USD against its 0.10 USD reservation."""
-    tenant, usage = stores().tenants.require(budgeted.id), budget.Usage(400, 0, 200)
+    tenant, usage = stores().tenants.require(budgeted.id), values.Usage(400, 0, 200)
     billed: list[int] = []
     with pytest.raises(LimitExceeded) as refused:
         for _ in range(TURNS):
-            reservation = budget.reserve(tenant, f"req-{uuid.uuid4().hex}", WORST_CASE_MICROS, tokens=800)
+            reservation = reservations.reserve(tenant, f"req-{uuid.uuid4().hex}", WORST_CASE_MICROS, tokens=800)
             cost = WORST_CASE_MICROS + UNDERESTIMATE_MICROS
-            stores().usage.transact(budget.settlement_operations(reservation, cost, usage, bot_id="b", model="m"))
+            stores().usage.transact(reservations.settlement_operations(reservation, cost, usage, bot_id="b", model="m"))
             billed.append(cost)
     assert refused.value.code == "monthly_budget_exceeded"
 
@@ -136,7 +136,7 @@ def test_an_underestimated_turn_is_billed_in_full_and_then_every_reservation_is_
     assert len(billed) == 7 and sum(billed) == BUDGET_MICROS + UNDERESTIMATE_MICROS
     for amount in (1, WORST_CASE_MICROS):
         with pytest.raises(LimitExceeded):
-            budget.reserve(tenant, f"req-{uuid.uuid4().hex}", amount)
+            reservations.reserve(tenant, f"req-{uuid.uuid4().hex}", amount)
     assert budgeted.call("GET", "/v1/usage").json["spend_micros"] == sum(billed)
 
 
@@ -152,4 +152,4 @@ def test_concurrent_underestimates_overshoot_by_at_most_one_each_for_the_turns_i
     # The limit admits at most 10 reservations of 0.10 USD at once; each may come back 0.05 USD over.
     assert BUDGET_MICROS < sum(outcome.billed) <= BUDGET_MICROS + 10 * UNDERESTIMATE_MICROS
     with pytest.raises(LimitExceeded):
-        budget.reserve(stores().tenants.require(budgeted.id), f"req-{uuid.uuid4().hex}", 1)
+        reservations.reserve(stores().tenants.require(budgeted.id), f"req-{uuid.uuid4().hex}", 1)

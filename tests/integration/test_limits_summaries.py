@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from atende.billing import budget
+from atende.billing import periods, reservations, values
 from atende.chat import summaries
 from atende.models.bots import Bot
 from atende.providers.upstream import Deadline
@@ -35,7 +35,7 @@ def summary_requests(setup: ChatSetup) -> list[Any]:
 
 
 def counter(tenant_id: str) -> dict[str, Any]:
-    month, _ = budget.periods(budget.utc())
+    month, _ = periods.periods(periods.utc())
     return stores().usage.month_counter(tenant_id, month)
 
 
@@ -47,9 +47,9 @@ def set_budget(tenant: TenantHandle, micros: int) -> None:
 
 def spend(tenant_id: str, cost: int) -> None:
     tenant = stores().tenants.require(tenant_id)
-    reservation = budget.reserve(tenant, f"req-{uuid.uuid4().hex}", cost, bot_id="shop", model="gpt-4o")
-    usage = budget.Usage(100, 0, 10)
-    stores().usage.transact(budget.settlement_operations(reservation, cost, usage, bot_id="shop", model="gpt-4o"))
+    reservation = reservations.reserve(tenant, f"req-{uuid.uuid4().hex}", cost, bot_id="shop", model="gpt-4o")
+    usage = values.Usage(100, 0, 10)
+    stores().usage.transact(reservations.settlement_operations(reservation, cost, usage, bot_id="shop", model="gpt-4o"))
 
 
 def fold(setup: ChatSetup, conversation_id: str = "c-fold") -> None:

@@ -11,23 +11,14 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from atende.billing import alarms, budget, metrics
+from atende.billing import alarms, metrics, policy, refusals, values
+from atende.billing.periods import day_reset, month_reset, periods, usd_text
 from atende.billing.pricing import PRICES
 from atende.guards import moderation
 from atende.models.bots import ModerationPolicy
-from atende.models.limits import (
-    AlarmNotification,
-    Limits,
-    LimitsSpec,
-    OperatorLimitsSpec,
-    PriceOverride,
-    TenantLimits,
-    day_reset,
-    month_reset,
-    periods,
-    usd_text,
-)
+from atende.models.limits import AlarmNotification, Limits, LimitsSpec, OperatorLimitsSpec, PriceOverride, TenantLimits
 from atende.platform.errors import InvalidRequest
+from atende.platform.metrics import set_metrics_sink
 from atende.platform.settings import Settings
 from atende.providers.upstream import Deadline
 from devtools.alarms import _evaluate_math, datapoints
@@ -50,27 +41,27 @@ def settings(monkeypatch: pytest.MonkeyPatch) -> Settings:
 
 # --- cost ---------------------------------------------------------------------------------------
 def test_turn_cost_is_price_times_reported_usage_to_the_micro_dollar_with_cached_tokens() -> None:
-    usage = budget.Usage.from_openai(
+    usage = values.Usage.from_openai(
         {"prompt_tokens": 1000, "completion_tokens": 200, "prompt_tokens_details": {"cached_tokens": 600}}
     )
-    assert usage == budget.Usage(input_tokens=1000, cached_input_tokens=600, output_tokens=200)
+    assert usage == values.Usage(input_tokens=1000, cached_input_tokens=600, output_tokens=200)
     # gpt-4o: 2.50 USD / 1M input, 1.25 cached, 10.00 output -> 400 x 2.5 + 600 x 1.25 + 200 x 10 = 3750 micros
-    assert budget.turn_cost(PRICES["gpt-4o"], usage) == 3750
+    assert policy.turn_cost(PRICES["gpt-4o"], usage) == 3750
     exact = (Decimal("2.50") * 400 + Decimal("1.25") * 600 + Decimal("10.00") * 200) / 1_000_000
-    assert Decimal(budget.turn_cost(PRICES["gpt-4o"], usage)) / 1_000_000 == exact
+    assert Decimal(policy.turn_cost(PRICES["gpt-4o"], usage)) / 1_000_000 == exact
 
 
 def test_turn_cost_rounds_a_fraction_of_a_micro_dollar_up_once() -> None:
-    usage = budget.Usage(input_tokens=7, cached_input_tokens=3, output_tokens=5)
+    usage = values.Usage(input_tokens=7, cached_input_tokens=3, output_tokens=5)
     # gpt-4o-mini: 4 x 0.15 + 3 x 0.075 + 5 x 0.60 = 3.825 micros -> 4
-    assert budget.turn_cost(PRICES["gpt-4o-mini"], usage) == 4
-    assert budget.turn_cost(None, usage) == 0
+    assert policy.turn_cost(PRICES["gpt-4o-mini"], usage) == 4
+    assert policy.turn_cost(None, usage) == 0
 
 
 def test_a_provider_never_caches_more_than_the_prompt() -> None:
-    usage = budget.Usage(input_tokens=10, cached_input_tokens=50, output_tokens=0)
+    usage = values.Usage(input_tokens=10, cached_input_tokens=50, output_tokens=0)
     assert usage.counts()["cached_input_tokens"] == 10
-    assert budget.turn_cost(PRICES["gpt-4o"], usage) == 13  # 10 x 1.25 = 12.5 -> 13
+    assert policy.turn_cost(PRICES["gpt-4o"], usage) == 13  # 10 x 1.25 = 12.5 -> 13
 
 
 # --- limits -------------------------------------------------------------------------------------
@@ -105,28 +96,30 @@ def config(budget: str | None = "10", **overrides: PriceOverride) -> TenantLimit
 
 def test_prices_come_from_overrides_then_the_table_and_a_budget_needs_one() -> None:
     override = PriceOverride(input_usd_per_million=Decimal("1"), output_usd_per_million=Decimal("2"))
-    assert budget.model_price(config(**{"gpt-4o": override}), "gpt-4o-2024-08-06") == override.price()
-    assert budget.model_price(config(), "gpt-4o") == PRICES["gpt-4o"]
-    assert budget.model_price(config(budget=None), "my-llama") is None
+    assert policy.model_price(config(**{"gpt-4o": override}), "gpt-4o-2024-08-06") == override.price()
+    assert policy.model_price(config(), "gpt-4o") == PRICES["gpt-4o"]
+    assert policy.model_price(config(budget=None), "my-llama") is None
     with pytest.raises(InvalidRequest) as refused:
-        budget.model_price(config(), "my-llama")
+        policy.model_price(config(), "my-llama")
     assert refused.value.param == "model" and refused.value.code == "model_not_priced"
 
 
 def test_caps_subtract_the_estimate_because_conditions_cannot() -> None:
-    caps = budget.caps_for(Limits(monthly_budget_micros=1000, daily_budget_micros=300, monthly_request_quota=5), 200, 0)
+    caps = refusals.caps_for(
+        Limits(monthly_budget_micros=1000, daily_budget_micros=300, monthly_request_quota=5), 200, 0
+    )
     assert (caps.month_micros, caps.day_micros, caps.tokens, caps.requests) == (800, 100, None, 4)
 
 
 def test_a_call_that_is_not_a_request_is_outside_the_request_quota_but_not_the_budget() -> None:
     quota = Limits(monthly_budget_micros=1000, monthly_request_quota=5)
-    caps = budget.caps_for(quota, 200, 0, requests=0)  # a conversation summary
+    caps = refusals.caps_for(quota, 200, 0, requests=0)  # a conversation summary
     assert (caps.month_micros, caps.requests) == (800, None)
 
 
 def test_refusals_name_the_binding_limit_and_its_reset() -> None:
     both = Limits(monthly_budget_micros=1_000_000, daily_budget_micros=500_000)
-    over_month = budget.refusal_for(both, {"committed": 950_000, "dc_31": 100_000}, 100_000, 0, MOMENT)
+    over_month = refusals.refusal_for(both, {"committed": 950_000, "dc_31": 100_000}, 100_000, 0, MOMENT)
     assert (over_month.code, over_month.param, over_month.status) == (
         "monthly_budget_exceeded",
         "monthly_budget_usd",
@@ -134,11 +127,11 @@ def test_refusals_name_the_binding_limit_and_its_reset() -> None:
     )
     assert "1.00 USD" in over_month.message and "2027-01-01T00:00:00Z" in over_month.message
     assert over_month.headers == {"x-should-retry": "false", "retry-after": str(105 * 60)}
-    over_day = budget.refusal_for(both, {"committed": 600_000, "dc_31": 450_000}, 100_000, 0, MOMENT)
+    over_day = refusals.refusal_for(both, {"committed": 600_000, "dc_31": 450_000}, 100_000, 0, MOMENT)
     assert over_day.code == "daily_budget_exceeded" and "2027-01-01T00:00:00Z" in over_day.message
-    too_big = budget.refusal_for(both, {}, 2_000_000, 0, MOMENT)
+    too_big = refusals.refusal_for(both, {}, 2_000_000, 0, MOMENT)
     assert "more than the whole monthly budget" in too_big.message and "max_tokens" in too_big.message
-    tokens = budget.refusal_for(Limits(monthly_token_quota=100), {"committed_tokens": 90}, 0, 20, MOMENT)
+    tokens = refusals.refusal_for(Limits(monthly_token_quota=100), {"committed_tokens": 90}, 0, 20, MOMENT)
     assert tokens.code == "monthly_token_quota_exceeded" and tokens.param == "monthly_token_quota"
 
 
@@ -219,14 +212,14 @@ def records(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
     captured: list[dict[str, Any]] = []
     monkeypatch.setenv("POWERTOOLS_SERVICE_NAME", "chat")  # must not turn into a dimension
     monkeypatch.delenv("POWERTOOLS_METRICS_DISABLED", raising=False)
-    metrics.set_metrics_sink(captured.append)
+    set_metrics_sink(captured.append)
     yield captured
-    metrics.set_metrics_sink(None)
+    set_metrics_sink(None)
 
 
 def test_turn_metrics_and_gauges_in_emf(records: list[dict[str, Any]]) -> None:
-    reservation = budget.Reservation("t1", "r1", 5000, month_spent_micros=100, day_spent_micros=40)
-    metrics.emit_turn_metrics("t1", "shop", "gpt-4o", 3750, budget.Usage(1000, 600, 200), reservation=reservation)
+    reservation = values.Reservation("t1", "r1", 5000, month_spent_micros=100, day_spent_micros=40)
+    metrics.emit_turn_metrics("t1", "shop", "gpt-4o", 3750, values.Usage(1000, 600, 200), reservation=reservation)
     counters, gauges = records
     assert counters["_aws"]["CloudWatchMetrics"][0]["Dimensions"] == [["Tenant"]]
     assert (counters["CostMicros"], counters["InputTokens"], counters["CachedInputTokens"]) == (

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 
+from atende.billing.estimate import reservation_estimate
 from atende.billing.pricing import resolve_price
 from atende.chat.params import (
     DEFAULT_MAX_OUTPUT_TOKENS,
     DEFAULT_MAX_OUTPUT_TOKENS_REASONING,
     provider_params,
-    reservation_estimate,
     response_format,
     targets,
 )

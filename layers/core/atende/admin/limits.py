@@ -9,7 +9,8 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from atende.access.keys import Caller
 from atende.billing import alarms
-from atende.billing.budget import forget
+from atende.billing.periods import day_reset, iso, month_reset, periods, utc
+from atende.billing.policy import forget
 from atende.billing.pricing import PRICE_TABLE_VERSION, micros_to_usd
 from atende.models.limits import (
     Limits,
@@ -20,11 +21,6 @@ from atende.models.limits import (
     UsagePlanInfo,
     UsageReport,
     UsageTotals,
-    day_reset,
-    iso,
-    month_reset,
-    periods,
-    utc,
 )
 from atende.platform.errors import InvalidRequest, UpstreamError
 from atende.store import stores

@@ -9,18 +9,8 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from atende.billing.metrics import emit_gauges, emit_global_gauge
-from atende.models.limits import (
-    AlarmNotification,
-    Hold,
-    Limits,
-    TenantLimits,
-    day_reset,
-    iso,
-    month_reset,
-    periods,
-    usd_text,
-    utc,
-)
+from atende.billing.periods import day_reset, iso, month_reset, periods, usd_text, utc
+from atende.models.limits import AlarmNotification, Hold, Limits, TenantLimits
 from atende.platform import aws
 from atende.platform.observability import METRICS_NAMESPACE, logger
 from atende.platform.settings import get_settings

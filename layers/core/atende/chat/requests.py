@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from atende.chat.turn import TurnRequest, text_of
+from atende.chat.turn import TurnRequest
 from atende.models.chat import ChatCompletionRequest, SamplingOverrides, WebhookChatRequest
+from atende.models.content import text_of
 from atende.platform.errors import InvalidRequest
 
 SAMPLING = ("temperature", "top_p", "frequency_penalty", "presence_penalty", "max_tokens", "n")

@@ -6,7 +6,8 @@ import json
 from typing import Any
 
 from atende.billing.budget import Usage
-from atende.chat.turns import TurnResult, text_of
+from atende.chat.turns import TurnResult
+from atende.models.content import text_of
 
 WEBHOOK_REPLY_BUDGET_BYTES = 10_000
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from atende.chat.handoff import Handoff, instant_answer, keyword_handoff, reply_handoff
-from atende.chat.turns import TurnRequest, TurnResult, text_of
+from atende.chat.turns import TurnRequest, TurnResult
 from atende.guards import moderation
 from atende.models.bots import Bot
+from atende.models.content import text_of
 from atende.providers import upstream
 
 

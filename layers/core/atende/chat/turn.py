@@ -7,17 +7,19 @@ from functools import cache
 from typing import Any
 
 from atende.billing import budget
+from atende.billing.policy import ensure_active
 from atende.chat import summaries
 from atende.chat.handoff import Handoff
-from atende.chat.params import provider_params, reservation_estimate, targets
+from atende.chat.params import provider_params, targets
 from atende.chat.prompt import build_messages, build_system_prompt, drop_unanswered_tool_calls
 from atende.chat.shortcuts import flagged_input_answer, guard_output, handoff_answer, shortcut
-from atende.chat.turns import TurnRequest, TurnResult, text_of
+from atende.chat.turns import TurnRequest, TurnResult
 from atende.guards import moderation
 from atende.guards.redaction import redact
 from atende.models.bots import Bot
+from atende.models.content import text_of
 from atende.models.tenants import Tenant
-from atende.platform.caching import TtlCache
+from atende.platform.caching import LoadingCache
 from atende.platform.errors import AtendeError, InvalidRequest, NotFound, UpstreamError
 from atende.platform.observability import logger
 from atende.platform.settings import get_settings
@@ -30,33 +32,33 @@ __all__ = ["TurnRequest", "TurnResult", "load_bot", "load_tenant", "run_turn", "
 
 
 @cache
-def _tenant_cache() -> TtlCache:
-    return TtlCache(get_settings().tenant_cache_seconds)
+def _tenant_cache() -> LoadingCache[str, Tenant]:
+    return LoadingCache(get_settings().tenant_cache_seconds)
 
 
 @cache
-def _bot_cache() -> TtlCache:
-    return TtlCache(get_settings().bot_cache_seconds)
+def _bot_cache() -> LoadingCache[tuple[str, str], Bot]:
+    return LoadingCache(get_settings().bot_cache_seconds)
 
 
 def load_tenant(tenant_id: str) -> Tenant:
     tenant = _tenant_cache().get(tenant_id, lambda: stores().tenants.get(tenant_id))
     if tenant is None:
         raise NotFound("This API key's tenant no longer exists.", code="tenant_not_found")
-    return tenant  # type: ignore[no-any-return]
+    return tenant
 
 
 def load_bot(tenant_id: str, bot_id: str) -> Bot:
     bot = _bot_cache().get((tenant_id, bot_id), lambda: stores().bots.get(tenant_id, bot_id))
     if bot is None:
         raise NotFound(f"No bot '{bot_id}'.", param="bot", code="bot_not_found")
-    return bot  # type: ignore[no-any-return]
+    return bot
 
 
 def run_turn(request: TurnRequest) -> TurnResult:
     """Answer one turn. Its messages and its billing are stored together, in one transaction."""
     tenant = load_tenant(request.tenant_id)
-    budget.ensure_active(tenant)
+    ensure_active(tenant)
     bot = load_bot(tenant.id, request.bot_id) if request.bot_id else None
     deadline = upstream.Deadline(
         request.deadline_seconds or (bot.deadline_seconds if bot else None) or get_settings().webhook_deadline_seconds
@@ -99,66 +101,44 @@ def _answer_with_model(
     chain = targets(bot, model)
     params = provider_params(bot, request.params, messages, model)
     # Every target of the chain is priced (a budgeted tenant cannot fall back to an unpriced model), and the
-    # reservation covers the most expensive one: a fallback must not spend past what was held.
-    prices = [budget.price_for(tenant, target.model) for target in chain]
-    estimate, tokens = reservation_estimate(params, prices)
-    try:
-        reservation = budget.reserve(
-            tenant, request.request_id, estimate, tokens=tokens, bot_id=request.bot_id, model=model
+    # hold covers the most expensive one: a fallback must not spend past what was held.
+    models = [target.model for target in chain]
+    with budget.hold(
+        tenant, request.request_id, models=models, params=params, bot_id=request.bot_id, model=model
+    ) as held:
+        try:
+            result = upstream.chat_completion(tenant.id, chain, params, deadline)
+            choices, usage_body = _completion_parts(result.body)
+        except AtendeError as error:
+            if bot and request.handoff_on_failure and bot.handoff.on_upstream_failure and error.status >= 429:
+                logger.warning("upstream failed, handing off", extra={"error_code": error.code, "status": error.status})
+                failure = handoff_answer(bot, Handoff("upstream_error", error.code))
+                return _finish_local(tenant, bot, request, history, failure)
+            raise
+        cost = held.charge(result.model, usage_body)
+        turn = TurnResult(
+            request.request_id,
+            request.conversation_id,
+            str(result.body.get("model") or result.model),
+            choices,
+            usage_body,
+            messages,
+            _past(request, history),
+            list(request.new_messages),
+            raw=result.body,
+            cost_micros=cost,
+            max_tokens=params["max_tokens"],
+            moderation=[v.record() for v in verdicts],
         )
-    except AtendeError:
-        budget.emit_turn_metrics(tenant, request.bot_id, model, refused=True)
-        raise
-    try:
-        result = upstream.chat_completion(tenant.id, chain, params, deadline)
-        choices, usage_body = _completion_parts(result.body)
-    except AtendeError as error:
-        budget.release(reservation)
-        if bot and request.handoff_on_failure and bot.handoff.on_upstream_failure and error.status >= 429:
-            logger.warning("upstream failed, handing off", extra={"error_code": error.code, "status": error.status})
-            failure = handoff_answer(bot, Handoff("upstream_error", error.code))
-            return _finish_local(tenant, bot, request, history, failure)
-        raise
-
-    usage = budget.Usage.from_openai(usage_body)
-    # The model that answered may be a fallback's: price what was used (never refuse after the spend).
-    cost = budget.turn_cost(budget.price_for(tenant, result.model, strict=False) or prices[0], usage)
-    turn = TurnResult(
-        request.request_id,
-        request.conversation_id,
-        str(result.body.get("model") or result.model),
-        choices,
-        usage_body,
-        messages,
-        _past(request, history),
-        list(request.new_messages),
-        raw=result.body,
-        cost_micros=cost,
-        max_tokens=params["max_tokens"],
-        moderation=[v.record() for v in verdicts],
-    )
-    if bot:
-        guard_output(tenant.id, bot, turn, deadline)
-    operations = budget.settlement_operations(reservation, cost, usage, bot_id=request.bot_id or "-", model=turn.model)
-    try:
-        _persist(tenant, bot, request, history, turn, operations)
-    except Exception:
-        # The provider was paid: bill the turn even though its messages could not be stored, then fail.
-        logger.exception("could not store the turn; billing it alone")
-        stores().conversations.transact(operations)
-        raise
+        if bot:
+            guard_output(tenant.id, bot, turn, deadline)
+        _persist(tenant, bot, request, history, turn, held.settlement_operations(model=turn.model))
+        held.settled(
+            upstream_seconds=result.upstream_seconds,
+            overhead_seconds=max(0.0, time.monotonic() - request.started - result.upstream_seconds),
+        )
     if bot and history and bot.history.summarize and trimmed and request.conversation_id:
         summaries.fold(tenant, bot, request.conversation_id, history, trimmed, deadline)
-    budget.emit_turn_metrics(
-        tenant,
-        request.bot_id or "-",
-        turn.model,
-        cost,
-        usage,
-        reservation=reservation,
-        upstream_seconds=result.upstream_seconds,
-        overhead_seconds=max(0.0, time.monotonic() - request.started - result.upstream_seconds),
-    )
     return turn
 
 

@@ -7,17 +7,9 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from atende.chat.handoff import Handoff
+from atende.models.content import text_of
 
 Source = Literal["model", "instant_answer", "handoff", "moderation"]
-
-
-def text_of(content: Any) -> str:
-    """The text of a message's content: a string, or the text parts of a content-part list."""
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        return " ".join(str(p.get("text", "")) for p in content if isinstance(p, dict) and p.get("type") == "text")
-    return ""
 
 
 @dataclass

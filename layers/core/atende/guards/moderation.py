@@ -8,7 +8,6 @@ from typing import Any, Literal
 
 from pydantic import ValidationError
 
-from atende.billing.metrics import emit_moderation
 from atende.models.bots import ModerationPolicy
 from atende.models.moderation import (
     DEFAULT_MODERATION_MODEL,
@@ -19,6 +18,7 @@ from atende.models.moderation import (
     category_alias,
 )
 from atende.platform.errors import AtendeError, UpstreamError
+from atende.platform.metrics import record
 from atende.platform.observability import logger
 from atende.platform.settings import get_settings
 from atende.providers import upstream
@@ -196,3 +196,13 @@ def _input_count(inputs: str | list[Any]) -> int:
     if isinstance(inputs, list) and inputs and all(isinstance(item, str) for item in inputs):
         return len(inputs)
     return 1  # a string, or one multimodal list of parts
+
+
+def emit_moderation(
+    tenant_id: str, stage: str, *, checks: int, flagged: int, errors: int, blocked: int | None = None
+) -> None:
+    """One record per moderation decision; `stage` is the gate's (input, output) or `api` for the endpoints."""
+    counts = {"ModerationChecks": checks, "ModerationFlagged": flagged, "ModerationErrors": errors}
+    if blocked is not None:
+        counts["ModerationBlocked"] = blocked
+    record({"Tenant": tenant_id, "Stage": stage}, counts=counts)

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, fields
-from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
@@ -59,36 +57,6 @@ class OperatorLimitsSpec(LimitsSpec):
     price_overrides: dict[Annotated[str, Field(min_length=1, max_length=100)], PriceOverride] = Field(
         default_factory=dict, max_length=100, description="Model name -> price; wins over the built-in table."
     )
-
-
-# --- periods (UTC calendar months and days) ----------------------------------------------------
-def utc(now: float | None = None) -> datetime:
-    return datetime.fromtimestamp(time.time() if now is None else now, UTC)
-
-
-def periods(moment: datetime) -> tuple[str, str]:
-    """('2026-11', '05'): the month counter and the day within it."""
-    return moment.strftime("%Y-%m"), moment.strftime("%d")
-
-
-def month_reset(moment: datetime) -> datetime:
-    first = moment.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-    return (first + timedelta(days=32)).replace(day=1)
-
-
-def day_reset(moment: datetime) -> datetime:
-    return moment.replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=1)
-
-
-def iso(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def usd_text(micros: int) -> str:
-    """'12.50', '0.000125': at least cents, never trailing noise."""
-    text = format(micros_to_usd(micros).normalize(), "f")
-    whole, _, fraction = text.partition(".")
-    return f"{whole}.{fraction.ljust(2, '0')}"
 
 
 @dataclass(frozen=True)

@@ -1,37 +1,36 @@
-"""Per-container TTL caches for what the hot path reads on every turn (tenant status, bot settings)."""
+"""Per-container TTL caches (cachetools) for what the hot path reads on every turn: tenants, bots, limits, keys."""
 
 from __future__ import annotations
 
 import threading
-import time
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Hashable
+
+from cachetools import TTLCache
 
 
-class TtlCache:
-    """A small dict cache whose entries expire; ttl 0 disables it (every read goes to the loader)."""
+class LoadingCache[K: Hashable, V]:
+    """A thread-safe TTL cache that loads on a miss; a ttl of 0 turns it off, and a None load is never kept."""
 
     def __init__(self, ttl_seconds: float, max_entries: int = 1024) -> None:
-        self.ttl = ttl_seconds
-        self.max_entries = max_entries
-        self._entries: dict[Any, tuple[float, Any]] = {}
+        self._entries: TTLCache[K, V] | None = TTLCache(max_entries, ttl_seconds) if ttl_seconds > 0 else None
         self._lock = threading.Lock()
 
-    def get(self, key: Any, loader: Callable[[], Any]) -> Any:
-        now = time.monotonic()
-        if self.ttl > 0:
-            with self._lock:
-                entry = self._entries.get(key)
-            if entry and entry[0] > now:
-                return entry[1]
-        value = loader()
-        if self.ttl > 0 and value is not None:
-            with self._lock:
-                if len(self._entries) >= self.max_entries:
-                    self._entries.clear()
-                self._entries[key] = (now + self.ttl, value)
+    def get(self, key: K, loader: Callable[[], V | None]) -> V | None:
+        if self._entries is None:
+            return loader()
+        with self._lock:
+            value = self._entries.get(key)
+        if value is None:
+            value = loader()
+            if value is not None:
+                with self._lock:
+                    self._entries[key] = value
         return value
 
-    def clear(self) -> None:
+    def forget(self, matches: Callable[[K], bool]) -> None:
+        """Drop the entries whose key `matches` (a change this container made must show at once)."""
+        if self._entries is None:
+            return
         with self._lock:
-            self._entries.clear()
+            for key in [key for key in self._entries if matches(key)]:
+                self._entries.pop(key, None)

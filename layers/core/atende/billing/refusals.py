@@ -1,0 +1,74 @@
+"""Why a budget refused a call: the room each counter has, and the 429 that names the limit and its reset."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from atende.billing.periods import day_reset, iso, month_reset, periods, usd_text
+from atende.models.limits import Limits
+from atende.platform.errors import LimitExceeded
+from atende.store.usage import Caps
+
+
+def refusal(code: str, param: str, message: str, resets_at: datetime, now: datetime) -> LimitExceeded:
+    retry_after = max(1, int((resets_at - now).total_seconds()))
+    # OpenAI SDKs retry a 429 unless told not to; a used-up budget will not come back in seconds.
+    headers = {"x-should-retry": "false", "retry-after": str(retry_after)}
+    return LimitExceeded(message, param=param, code=code, headers=headers)
+
+
+def caps_for(limits: Limits, amount: int, tokens: int, requests: int = 1) -> Caps:
+    """What each counter may hold before this reservation (negative: the request alone is too big)."""
+
+    def room(limit: int | None, need: int) -> int | None:
+        return None if limit is None else limit - need
+
+    return Caps(
+        month_micros=room(limits.monthly_budget_micros, amount),
+        day_micros=room(limits.daily_budget_micros, amount),
+        tokens=room(limits.monthly_token_quota, max(tokens, 1)),
+        requests=room(limits.monthly_request_quota, requests) if requests else None,
+    )
+
+
+def refusal_for(limits: Limits, counter: dict[str, Any], amount: int, tokens: int, moment: datetime) -> LimitExceeded:
+    """Which limit refused a reservation, from the counter as it was; the monthly ones are named first."""
+    _, dd = periods(moment)
+    month_at, day_at = month_reset(moment), day_reset(moment)
+    reset = f"It resets at {iso(month_at)}."
+    committed, day_committed = int(counter.get("committed", 0)), int(counter.get(f"dc_{dd}", 0))
+    tokens_held, requests = int(counter.get("committed_tokens", 0)), int(counter.get("requests", 0))
+    budget = limits.monthly_budget_micros
+    if budget is not None and committed + amount > budget:
+        return refusal(
+            "monthly_budget_exceeded",
+            "monthly_budget_usd",
+            _budget_message("monthly", budget, committed, amount) + f" {reset}",
+            month_at,
+            moment,
+        )
+    quota = limits.monthly_token_quota
+    if quota is not None and tokens_held + max(tokens, 1) > quota:
+        message = f"The monthly token quota of {quota} tokens is used up ({tokens_held} used or held by calls in "
+        message += f"progress; this request may use up to {tokens}). {reset}"
+        return refusal("monthly_token_quota_exceeded", "monthly_token_quota", message, month_at, moment)
+    quota = limits.monthly_request_quota
+    if quota is not None and requests + 1 > quota:
+        message = f"The monthly request quota of {quota} requests is used up. {reset}"
+        return refusal("monthly_request_quota_exceeded", "monthly_request_quota", message, month_at, moment)
+    budget = limits.daily_budget_micros or 0
+    message = _budget_message("daily", budget, day_committed, amount) + f" It resets at {iso(day_at)}."
+    return refusal("daily_budget_exceeded", "daily_budget_usd", message, day_at, moment)
+
+
+def _budget_message(period: str, budget: int, committed: int, amount: int) -> str:
+    if amount > budget:
+        return (
+            f"This request may cost up to {usd_text(amount)} USD, more than the whole {period} budget of "
+            f"{usd_text(budget)} USD; lower max_tokens or raise the budget."
+        )
+    return (
+        f"The {period} budget of {usd_text(budget)} USD is used up ({usd_text(committed)} USD spent or held by "
+        f"calls in progress; this request may cost up to {usd_text(amount)} USD)."
+    )
