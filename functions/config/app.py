@@ -10,17 +10,13 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from atende.access.keys import Caller, Scope
-from atende.admin import bots, keys, limits, tenants
-from atende.admin.credentials import remove_credential, store_credential
+from atende.admin import audit, bots, credentials, keys, limits, tenants
 from atende.models.bots import Bot, BotCreate, BotPatch, BotReplace
 from atende.models.credentials import CredentialInfo, CredentialPut, ProviderName
 from atende.models.keys import KeyCreate, KeyCreated, KeyInfo
 from atende.models.limits import LimitsSpec, LimitsView, OperatorLimitsSpec, UsageReport
 from atende.models.tenants import SuspendRequest, Tenant, TenantCreate, TenantPatch
-from atende.platform.errors import NotFound
 from atende.platform.observability import logger
-from atende.providers import credentials
-from atende.store import stores
 from atende.web.docs import openapi_document, swagger_html
 from atende.web.http import caller, header, json_response, make_resolver
 
@@ -65,14 +61,12 @@ def create_tenant(body: Annotated[TenantCreate, Body()]) -> Response[Tenant]:
 
 @app.get("/v1/admin/tenants", tags=["operator"])
 def list_tenants() -> Response[dict]:
-    operator()
-    return json_response({"object": "list", "data": [t.model_dump() for t in stores().tenants.list()]})
+    return json_response({"object": "list", "data": [t.model_dump() for t in tenants.list_tenants(caller(app))]})
 
 
 @app.get("/v1/admin/tenants/<tenant>", tags=["operator"])
 def get_tenant(tenant: TenantId) -> Response[Tenant]:
-    operator()
-    return json_response(stores().tenants.require(tenant))
+    return json_response(tenants.get_tenant(caller(app), tenant))
 
 
 @app.patch("/v1/admin/tenants/<tenant>", tags=["operator"])
@@ -103,8 +97,7 @@ def issue_tenant_key(tenant: TenantId, body: Annotated[KeyCreate | None, Body()]
 
 @app.get("/v1/admin/tenants/<tenant>/limits", tags=["operator"])
 def get_tenant_limits(tenant: TenantId) -> Response[LimitsView]:
-    operator()
-    return json_response(limits.get_limits(tenant))
+    return json_response(limits.get_limits(operator(), tenant))
 
 
 @app.put("/v1/admin/tenants/<tenant>/limits", tags=["operator"])
@@ -116,9 +109,7 @@ def put_tenant_limits(tenant: TenantId, body: Annotated[OperatorLimitsSpec, Body
 @app.get("/v1/bots", tags=["bots"])
 def list_bots() -> Response[dict]:
     who = admin()
-    return json_response(
-        {"object": "list", "data": [b.model_dump(mode="json") for b in stores().bots.list(who.tenant_id)]}
-    )
+    return json_response({"object": "list", "data": [b.model_dump(mode="json") for b in bots.list_bots(who.tenant_id)]})
 
 
 @app.post("/v1/bots", tags=["bots"])
@@ -151,7 +142,7 @@ def delete_bot(bot: BotId) -> Response[dict]:
 @app.get("/v1/keys", tags=["keys"])
 def list_keys() -> Response[dict]:
     who = admin()
-    return json_response({"object": "list", "data": [k.model_dump() for k in stores().keys.list(who.tenant_id)]})
+    return json_response({"object": "list", "data": [k.model_dump() for k in keys.list_keys(who.tenant_id)]})
 
 
 @app.post("/v1/keys", tags=["keys"])
@@ -177,29 +168,27 @@ def list_credentials() -> Response[dict]:
 
 @app.get("/v1/credentials/<provider>", tags=["credentials"])
 def get_credential(provider: Annotated[ProviderName, Path()]) -> Response[CredentialInfo]:
-    info = credentials.describe_credential(admin().tenant_id, provider)
-    if info is None:
-        raise NotFound(f"No credential for provider '{provider}'.", param="provider")
-    return json_response(info)
+    return json_response(credentials.describe_credential(admin().tenant_id, provider))
 
 
 @app.put("/v1/credentials/<provider>", tags=["credentials"])
 def put_credential(
     provider: Annotated[ProviderName, Path()], body: Annotated[CredentialPut, Body()]
 ) -> Response[CredentialInfo]:
-    return json_response(store_credential(admin(), provider, body))
+    return json_response(credentials.store_credential(admin(), provider, body))
 
 
 @app.delete("/v1/credentials/<provider>", tags=["credentials"])
 def delete_credential(provider: Annotated[ProviderName, Path()]) -> Response[dict]:
-    remove_credential(admin(), provider)
+    credentials.remove_credential(admin(), provider)
     return json_response({"provider": provider, "deleted": True})
 
 
 # --- tenant admin: limits and usage ---------------------------------------------------------------
 @app.get("/v1/limits", tags=["limits"])
 def get_limits() -> Response[LimitsView]:
-    return json_response(limits.get_limits(admin().tenant_id))
+    who = admin()
+    return json_response(limits.get_limits(who, who.tenant_id))
 
 
 @app.put("/v1/limits", tags=["limits"])
@@ -222,8 +211,7 @@ def list_audit(
     before: Annotated[str | None, Query(max_length=40)] = None,
 ) -> Response[dict]:
     who = admin()
-    entries = stores().audit.list(who.tenant_id, limit=limit, before=before)
-    return json_response({"object": "list", "data": entries})
+    return json_response({"object": "list", "data": audit.list_audit(who.tenant_id, limit=limit, before=before)})
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True, log_event=False)

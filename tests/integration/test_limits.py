@@ -11,12 +11,12 @@ from typing import Any
 import boto3
 import pytest
 
-from atende.billing import alarms, budget, metrics, periods, policy, reservations, values
+from atende.billing import budget, metrics, periods, policy, reservations, sweep, values
 from atende.billing.pricing import PRICE_TABLE_VERSION
 from atende.guards import moderation
 from atende.models.bots import ModerationPolicy
 from atende.models.tenants import Tenant
-from atende.platform.errors import Conflict, InvalidRequest, LimitExceeded
+from atende.platform.errors import Conflict, InvalidRequest, LimitExceeded, TenantSuspended
 from atende.platform.metrics import set_metrics_sink
 from atende.platform.settings import get_settings
 from atende.providers.upstream import Deadline
@@ -237,6 +237,24 @@ def test_ok_never_resumes_a_tenant_the_operator_suspended(
         policy.ensure_active(tenant_of(tenant))
 
 
+def test_an_operator_suspension_worded_like_a_hold_is_still_the_operators(
+    api: ApiClient, root_key: str, tenant: TenantHandle, limits_function: Any
+) -> None:
+    """The suspension's cause is a field: an operator reason that copies a hold's text is not that hold."""
+    put_limits(tenant, daily_budget_usd=1)
+    name = f"atende-test-tenant-{tenant.id}-daily-budget"
+    notify(limits_function, name, "ALARM", tenant.id)
+    hold_text = status(api, root_key, tenant.id)["status_reason"]
+    assert len(hold_text) <= 200, "an operator can send it as a reason"
+    api.call("POST", f"/v1/admin/tenants/{tenant.id}/resume", key=root_key)
+    api.call("POST", f"/v1/admin/tenants/{tenant.id}/suspend", key=root_key, json_body={"reason": hold_text})
+
+    with pytest.raises(TenantSuspended):  # 403 from the operator, not the limit's 429
+        policy.ensure_active(tenant_of(tenant))
+    notify(limits_function, name, "OK", tenant.id)  # lifting the limit leaves the operator's suspension
+    assert status(api, root_key, tenant.id)["status"] == "suspended"
+
+
 def test_global_alarm_suspends_every_tenant_and_its_ok_lifts_only_that(
     api: ApiClient, root_key: str, tenant: TenantHandle, other_tenant: TenantHandle, limits_function: Any
 ) -> None:
@@ -329,7 +347,7 @@ def test_released_and_abandoned_reservations_give_the_budget_back(tenant: Tenant
     reservations.reserve(
         tenant_of(tenant), "r-crashed-2", 50_000, now=time.time() - reservations.RESERVATION_TTL_SECONDS - 5
     )
-    assert alarms.tick()["swept"] >= 1  # the limits function's schedule sweeps too
+    assert sweep.tick()["swept"] >= 1  # the limits function's schedule sweeps too
     assert int(counter(tenant)["committed"]) == 900_000
 
 

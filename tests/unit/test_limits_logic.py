@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from atende.billing import alarms, metrics, policy, refusals, values
+from atende.billing import alarms, holds, metrics, policy, refusals, values
 from atende.billing.periods import day_reset, month_reset, periods, usd_text
 from atende.billing.pricing import PRICES
 from atende.guards import moderation
@@ -184,10 +184,10 @@ def test_a_tenant_owns_only_the_alarms_that_parse_back_to_it() -> None:
 
 
 def test_holds_say_which_limit_and_when_it_resets() -> None:
-    hold = alarms.hold_for("daily_budget", Limits(daily_budget_micros=2_500_000), MOMENT)
+    hold = holds.hold_for("daily_budget", Limits(daily_budget_micros=2_500_000), MOMENT)
     assert hold.code == "daily_budget_exceeded" and hold.param == "daily_budget_usd"
     assert "daily budget of 2.50 USD" in hold.message and hold.resets_at == "2027-01-01T00:00:00Z"
-    assert alarms.hold_for("global_daily_budget", Limits(), MOMENT).code == "global_daily_budget_exceeded"
+    assert holds.hold_for("global_daily_budget", Limits(), MOMENT).code == "global_daily_budget_exceeded"
 
 
 def test_alarm_notification_reads_cloudwatch_sns_message() -> None:

@@ -12,7 +12,7 @@ import pytest
 from pytest_socket import SocketBlockedError
 
 from atende.providers import tokens
-from atende.providers.tokens import count_message, count_message_tokens, count_tokens, truncate_to_tokens
+from atende.providers.tokens import count_message, count_message_tokens, count_tokens
 
 SPANISH = "¿Dónde está mi pedido? Lo compré hace tres días y todavía no llegó."
 
@@ -107,23 +107,6 @@ def test_stored_metadata_keys_are_not_counted() -> None:
     plain = {"role": "user", "content": "hello world"}
     stored = {**plain, "created": "2026-11-01T10:00:00Z", "usage": {"prompt_tokens": 10}, "seq": 7}
     assert count_message(stored) == count_message(plain)
-
-
-def test_truncate_keeps_short_text_and_cuts_long_text() -> None:
-    assert truncate_to_tokens("hello world", 5) == "hello world"
-    assert truncate_to_tokens("hello world", 1) == "hello"
-    assert truncate_to_tokens("hello world", 0) == ""
-    assert truncate_to_tokens("", 10) == ""
-
-
-@pytest.mark.parametrize("limit", [1, 2, 3, 5, 8, 13, 40])
-def test_truncate_is_a_prefix_within_the_limit(limit: int) -> None:
-    text = (SPANISH + " Precio: 1.234,56 € — envío a São Paulo 🚚📦, 東京の倉庫から。 ") * 5
-    cut = truncate_to_tokens(text, limit)
-    assert text.startswith(cut)
-    assert count_tokens(cut) <= limit
-    assert "\ufffd" not in cut
-    assert count_tokens(cut) >= limit - 2  # no large loss either (a partial character at most)
 
 
 def test_long_text_counts_are_memoised_and_exact() -> None:

@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
-import threading
-import time
+from functools import cache
 
 from atende.access.keys import Caller, Scope, display_prefix, hash_key, looks_like_key, same_secret
+from atende.platform.caching import LoadingCache
 from atende.platform.errors import Unauthenticated
 from atende.platform.settings import get_settings
 from atende.providers import credentials
 from atende.store import stores
 
 OPERATOR_TENANT = "_operator"
-_cache: dict[str, tuple[Caller, bool, float]] = {}
-_lock = threading.Lock()
+
+
+@cache
+def _lookups() -> LoadingCache[str, tuple[Caller, bool]]:
+    """Successful key lookups of this container: (caller, may come in ?api_key=) by key hash."""
+    return LoadingCache(get_settings().auth_cache_ttl_seconds)
 
 
 def authenticate(key: str | None, *, from_query: bool) -> Caller:
@@ -30,28 +34,17 @@ def authenticate(key: str | None, *, from_query: bool) -> Caller:
         return Caller(OPERATOR_TENANT, frozenset({Scope.OPERATOR}), "root", "root")
     if not looks_like_key(key):
         raise Unauthenticated("Malformed API key.")
-    key_hash, ttl = hash_key(key), get_settings().auth_cache_ttl_seconds
-    now = time.monotonic()
-    with _lock:
-        cached = _cache.get(key_hash)
-    if cached and cached[2] > now:
-        caller, allow_query, _ = cached
-    else:
-        info = stores().keys.get_by_hash(key_hash)
-        if info is None or info.revoked_at is not None:
-            with _lock:
-                _cache.pop(key_hash, None)
-            raise Unauthenticated("Unknown or revoked API key.")
-        caller = Caller(info.tenant_id, frozenset(info.scopes), info.id, display_prefix(key))
-        allow_query = info.allow_query_param
-        if ttl > 0:
-            with _lock:
-                _cache[key_hash] = (caller, allow_query, now + ttl)
+    found = _lookups().get(hash_key(key), lambda: _lookup(key))
+    if found is None:
+        raise Unauthenticated("Unknown or revoked API key.")
+    caller, allow_query = found
     if from_query and not allow_query:
         raise Unauthenticated("This key may not be sent as ?api_key=; use the Authorization header.")
     return caller
 
 
-def clear_cache() -> None:
-    with _lock:
-        _cache.clear()
+def _lookup(key: str) -> tuple[Caller, bool] | None:
+    info = stores().keys.get_by_hash(hash_key(key))
+    if info is None or info.revoked_at is not None:
+        return None
+    return Caller(info.tenant_id, frozenset(info.scopes), info.id, display_prefix(key)), info.allow_query_param

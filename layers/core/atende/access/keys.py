@@ -53,13 +53,17 @@ class Caller:
     key_id: str
     key_prefix: str
 
-    @property
-    def is_operator(self) -> bool:
-        return Scope.OPERATOR in self.scopes
-
     def require(self, scope: Scope) -> None:
         if scope not in self.scopes:
             raise Forbidden(f"This API key lacks the '{scope}' scope required here.", code="insufficient_scope")
+
+    def require_admin_of(self, tenant_id: str) -> None:
+        """The operator, or an admin key of `tenant_id` itself, may administer it."""
+        if Scope.OPERATOR in self.scopes:
+            return
+        self.require(Scope.ADMIN)
+        if self.tenant_id != tenant_id:
+            raise Forbidden("This API key administers another tenant.", code="wrong_tenant")
 
     def to_context(self) -> dict[str, str]:
         """The authorizer's context: API Gateway only passes flat string/number/boolean values."""

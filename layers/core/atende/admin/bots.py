@@ -151,3 +151,7 @@ def patch_bot(caller: Caller, bot_id: str, body: BotPatch, if_match: str | None)
 
 def delete_bot(caller: Caller, bot_id: str) -> None:
     stores().bots.delete(caller.tenant_id, bot_id, _audit(caller, bot_id, "bot.delete", []))
+
+
+def list_bots(tenant_id: str) -> list[Bot]:
+    return stores().bots.list(tenant_id)

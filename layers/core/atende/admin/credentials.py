@@ -26,3 +26,15 @@ def remove_credential(caller: Caller, provider: str) -> None:
     stores().audit.transact(
         [], AuditEntry(caller.tenant_id, caller.key_prefix, "credential.delete", f"credential/{provider}")
     )
+
+
+def list_credentials(tenant_id: str) -> list[CredentialInfo]:
+    """Masks and dates only: a stored secret is never read back."""
+    return credentials.list_credentials(tenant_id)
+
+
+def describe_credential(tenant_id: str, provider: str) -> CredentialInfo:
+    info = credentials.describe_credential(tenant_id, provider)
+    if info is None:
+        raise NotFound(f"No credential for provider '{provider}'.", param="provider")
+    return info

@@ -38,3 +38,8 @@ def issue_key(caller: Caller, tenant_id: str, body: KeyCreate) -> KeyCreated:
 def revoke_key(caller: Caller, tenant_id: str, key_id: str) -> KeyInfo:
     audit = AuditEntry(tenant_id, caller.key_prefix, "key.revoke", f"key/{key_id}", ["revoked_at"])
     return stores().keys.revoke(tenant_id, key_id, audit)
+
+
+def list_keys(tenant_id: str) -> list[KeyInfo]:
+    """The tenant's keys, prefixes only (the clear text was shown once, at creation)."""
+    return stores().keys.list(tenant_id)

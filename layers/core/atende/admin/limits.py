@@ -8,7 +8,7 @@ from datetime import date
 from botocore.exceptions import BotoCoreError, ClientError
 
 from atende.access.keys import Caller
-from atende.billing import alarms
+from atende.billing import alarms, holds, usage_plans
 from atende.billing.periods import day_reset, iso, month_reset, periods, utc
 from atende.billing.policy import forget
 from atende.billing.pricing import PRICE_TABLE_VERSION, micros_to_usd
@@ -30,7 +30,8 @@ from atende.store.usage_report import add_up
 _PERIOD = re.compile(r"^(\d{4})-(\d{2})(?:-(\d{2}))?$")
 
 
-def get_limits(tenant_id: str) -> LimitsView:
+def get_limits(caller: Caller, tenant_id: str) -> LimitsView:
+    caller.require_admin_of(tenant_id)
     stores().tenants.require(tenant_id)
     return _view(tenant_id, stores().usage.limits(tenant_id, consistent=True))
 
@@ -55,7 +56,7 @@ def put_limits(caller: Caller, tenant_id: str, body: LimitsSpec, *, operator: bo
     effective = config.effective
     try:
         alarms.sync_alarms(tenant_id, effective)
-        plan_id, key_id = alarms.sync_usage_plan(tenant_id, effective, config)
+        plan_id, key_id = usage_plans.sync_usage_plan(tenant_id, effective, config)
     except (ClientError, BotoCoreError) as error:
         raise UpstreamError(
             "The limits were saved, but their CloudWatch alarms or usage plan could not be updated "
@@ -67,7 +68,7 @@ def put_limits(caller: Caller, tenant_id: str, body: LimitsSpec, *, operator: bo
     budgets = {"monthly_budget": effective.monthly_budget_micros, "daily_budget": effective.daily_budget_micros}
     for cause, budget in budgets.items():
         if budget is None and cause in config.holds:
-            alarms.lift_hold(tenant_id, cause)
+            holds.lift_hold(tenant_id, cause)
     forget(tenant_id)
     return _view(tenant_id, store.limits(tenant_id, consistent=True))
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import secrets as random
 
-from atende.access.keys import Caller
+from atende.access.keys import Caller, Scope
 from atende.admin.keys import issue_key
-from atende.billing import alarms
+from atende.billing import usage_plans
 from atende.models.common import utc_now
 from atende.models.keys import KeyCreate, KeyCreated
 from atende.models.tenants import SuspendRequest, Tenant, TenantCreate, TenantPatch
@@ -47,9 +47,9 @@ def update_tenant(caller: Caller, tenant_id: str, body: TenantPatch) -> Tenant:
 def set_status(caller: Caller, tenant_id: str, suspend: SuspendRequest | None) -> Tenant:
     """Suspend (with a reason) or resume (suspend=None) a tenant."""
     changes = (
-        {"status": "suspended", "status_reason": suspend.reason, "status_since": utc_now()}
+        {"status": "suspended", "status_reason": suspend.reason, "status_cause": "operator", "status_since": utc_now()}
         if suspend
-        else {"status": "active", "status_reason": None, "status_since": utc_now()}
+        else {"status": "active", "status_reason": None, "status_cause": None, "status_since": utc_now()}
     )
     action = "tenant.suspend" if suspend else "tenant.resume"
     return stores().tenants.update(tenant_id, changes, _audit(caller, tenant_id, action, ["status"]))
@@ -65,7 +65,7 @@ def delete_tenant(caller: Caller, tenant_id: str) -> dict:
     store = stores()
     tenant = store.tenants.require(tenant_id)
     revoked = store.keys.revoke_all(tenant_id)
-    alarms.delete_tenant_resources(tenant_id)  # alarms, usage plan and API Gateway key, before the LIMITS item goes
+    usage_plans.delete_tenant_resources(tenant_id)  # alarms, plan and API Gateway key, before the LIMITS item goes
     for credential in credentials.list_credentials(tenant_id):
         credentials.delete_credential(tenant_id, credential.provider)
     removed = store.tenants.delete_items(tenant_id)
@@ -88,3 +88,13 @@ def issue_admin_key(caller: Caller, tenant_id: str, body: KeyCreate) -> KeyCreat
     stores().tenants.require(tenant_id)
     unset = {name: value for name, value in FIRST_KEY_DEFAULTS.items() if name not in body.model_fields_set}
     return issue_key(caller, tenant_id, body.model_copy(update=unset))
+
+
+def list_tenants(caller: Caller) -> list[Tenant]:
+    caller.require(Scope.OPERATOR)
+    return stores().tenants.list()
+
+
+def get_tenant(caller: Caller, tenant_id: str) -> Tenant:
+    caller.require(Scope.OPERATOR)
+    return stores().tenants.require(tenant_id)

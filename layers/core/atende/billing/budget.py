@@ -44,10 +44,6 @@ class Held:
         self._settled = False
         self._timings: dict[str, float | None] = {}
 
-    @property
-    def charged(self) -> bool:
-        return self.cost is not None
-
     def charge(self, model: str, usage: dict[str, Any] | None) -> int:
         """Price the usage a provider reported, at the price of the model that answered (maybe a fallback's:
         never refused after the spend); the reserved model's price when that one has none."""

@@ -35,10 +35,10 @@ def ensure_active(tenant: Tenant) -> None:
     """Refuse a suspended tenant; a suspension by a limit's alarm is answered naming it and its reset."""
     if tenant.active:
         return
-    for hold in tenant_limits(tenant).holds.values():
-        if hold.message == tenant.status_reason:
-            resets_at = datetime.fromisoformat(hold.resets_at.replace("Z", "+00:00"))
-            raise refusal(hold.code, hold.param, f"This tenant is suspended: {hold.message}", resets_at, utc())
+    hold = tenant_limits(tenant).holds.get(tenant.status_cause or "")
+    if hold is not None:  # suspended by a limit's alarm
+        resets_at = datetime.fromisoformat(hold.resets_at.replace("Z", "+00:00"))
+        raise refusal(hold.code, hold.param, f"This tenant is suspended: {hold.message}", resets_at, utc())
     raise TenantSuspended(
         f"This tenant is suspended: {tenant.status_reason or 'no reason given'} (since {tenant.status_since}).",
         code="tenant_suspended",

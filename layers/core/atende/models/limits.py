@@ -59,6 +59,10 @@ class OperatorLimitsSpec(LimitsSpec):
     )
 
 
+# The limits held in micro-dollars, and the USD field each is set and shown as.
+_USD_FIELDS = {"monthly_budget_micros": "monthly_budget_usd", "daily_budget_micros": "daily_budget_usd"}
+
+
 @dataclass(frozen=True)
 class Limits:
     """Limits in integer units (micro-dollars, tokens, requests); None means no limit."""
@@ -73,21 +77,15 @@ class Limits:
 
     @classmethod
     def from_spec(cls, spec: LimitsSpec | None) -> Limits:
+        """USD amounts become integer micro-dollars; every other limit keeps its name."""
         if spec is None:
             return cls()
-
-        def micros(value: Decimal | None) -> int | None:
-            return None if value is None else usd_to_micros(value)
-
-        return cls(
-            monthly_budget_micros=micros(spec.monthly_budget_usd),
-            daily_budget_micros=micros(spec.daily_budget_usd),
-            soft_limit_percent=spec.soft_limit_percent,
-            monthly_token_quota=spec.monthly_token_quota,
-            rate_limit_rps=spec.rate_limit_rps,
-            rate_limit_burst=spec.rate_limit_burst,
-            monthly_request_quota=spec.monthly_request_quota,
-        )
+        values = {}
+        for f in fields(cls):
+            usd = _USD_FIELDS.get(f.name)
+            value = getattr(spec, usd or f.name)
+            values[f.name] = usd_to_micros(value) if usd and value is not None else value
+        return cls(**values)
 
     def lower(self, other: Limits) -> Limits:
         """Field by field, the stricter of two sets of limits (None never wins over a number)."""
@@ -106,18 +104,11 @@ class Limits:
         return any(v is not None for v in (self.rate_limit_rps, self.rate_limit_burst, self.monthly_request_quota))
 
     def view(self) -> LimitsValues:
-        def usd(micros: int | None) -> Decimal | None:
-            return None if micros is None else micros_to_usd(micros)
-
-        return LimitsValues(
-            monthly_budget_usd=usd(self.monthly_budget_micros),
-            daily_budget_usd=usd(self.daily_budget_micros),
-            soft_limit_percent=self.soft_limit_percent,
-            monthly_token_quota=self.monthly_token_quota,
-            rate_limit_rps=self.rate_limit_rps,
-            rate_limit_burst=self.rate_limit_burst,
-            monthly_request_quota=self.monthly_request_quota,
-        )
+        values: dict[str, Any] = {}
+        for f in fields(self):
+            value, usd = getattr(self, f.name), _USD_FIELDS.get(f.name)
+            values[usd or f.name] = micros_to_usd(value) if usd and value is not None else value
+        return LimitsValues.model_validate(values)
 
 
 @dataclass(frozen=True)

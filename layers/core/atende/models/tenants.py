@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Literal
 
 from pydantic import Field
+from pydantic.json_schema import SkipJsonSchema
 
 from atende.models.common import ConfigBody, Label, ResponseModel, Slug
 
@@ -33,6 +34,8 @@ class Tenant(ResponseModel):
     name: str
     status: TenantStatus = "active"
     status_reason: str | None = None
+    # Who suspended it: "operator", or the limit whose alarm holds it ("monthly_budget", …). Internal: not answered.
+    status_cause: SkipJsonSchema[str | None] = Field(default=None, exclude=True)
     status_since: str | None = None
     knowledge_base_max_chars: int = 10_000
     retention_days: int = 30

@@ -20,8 +20,6 @@ class Settings(BaseModel):
     rest_api_id_parameter: str = ""
     webhook_deadline_seconds: float = Field(default=8.0, ge=1, le=28)
     auth_cache_ttl_seconds: int = Field(default=60, ge=0, le=3600)
-    default_knowledge_base_max_chars: int = 10_000
-    default_retention_days: int = 30
     bot_cache_seconds: float = Field(default=60, ge=0, le=600)
     tenant_cache_seconds: float = Field(default=5, ge=0, le=60)
 

@@ -66,27 +66,6 @@ def count_tokens(text: str) -> int:
     return len(_encode(text))
 
 
-def truncate_to_tokens(text: str, max_tokens: int) -> str:
-    """The longest prefix of `text` cut at a token boundary whose token count is at most `max_tokens`.
-
-    A cut inside a multi-byte character drops the partial character rather than emitting U+FFFD.
-    """
-    if max_tokens <= 0 or not text:
-        return ""
-    tokens = _encode(text)
-    if len(tokens) <= max_tokens:
-        return text
-    enc = _encoding()
-    keep = max_tokens
-    while keep > 0:
-        prefix: str = enc.decode_bytes(tokens[:keep]).decode("utf-8", errors="ignore")
-        # Re-encoding a prefix can, rarely, merge differently at the cut; shrink until it really fits.
-        if count_tokens(prefix) <= max_tokens:
-            return prefix
-        keep -= 1
-    return ""
-
-
 def _content_tokens(content: Any) -> int:
     if content is None:
         return 0

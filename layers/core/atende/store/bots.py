@@ -33,38 +33,32 @@ class BotStore(TableStore):
         return [_bot(item) for item in items]
 
     def create(self, tenant_id: str, bot: Bot, audit: AuditEntry) -> Bot:
-        put = {
-            "Put": {
-                "TableName": self.name,
-                "Item": _item(tenant_id, bot),
-                "ConditionExpression": "attribute_not_exists(PK)",
-            }
-        }
-        self.transact(
-            [put], audit, on_condition_failed=Conflict(f"Bot '{bot.id}' already exists.", param="id", code="bot_exists")
-        )
-        return bot
+        conflict = Conflict(f"Bot '{bot.id}' already exists.", param="id", code="bot_exists")
+        return self._put(tenant_id, bot, audit, conflict, "attribute_not_exists(PK)")
 
     def replace(self, tenant_id: str, bot: Bot, expected_version: int, audit: AuditEntry) -> Bot:
         """Write `bot` only if the stored version is still `expected_version` (bot.version is the new one)."""
-        put = {
-            "Put": {
-                "TableName": self.name,
-                "Item": _item(tenant_id, bot),
-                "ConditionExpression": "version = :expected",
-                "ExpressionAttributeValues": {":expected": expected_version},
-            }
-        }
-        self.transact(
-            [put],
-            audit,
-            on_condition_failed=Conflict(
-                f"Bot '{bot.id}' was changed by someone else (you sent version {expected_version}). "
-                "Read it again and reapply your change.",
-                param="version",
-                code="version_conflict",
-            ),
+        conflict = Conflict(
+            f"Bot '{bot.id}' was changed by someone else (you sent version {expected_version}). "
+            "Read it again and reapply your change.",
+            param="version",
+            code="version_conflict",
         )
+        return self._put(tenant_id, bot, audit, conflict, "version = :expected", {":expected": expected_version})
+
+    def _put(
+        self,
+        tenant_id: str,
+        bot: Bot,
+        audit: AuditEntry,
+        conflict: Conflict,
+        condition: str,
+        values: dict[str, Any] | None = None,
+    ) -> Bot:
+        put: dict[str, Any] = {"TableName": self.name, "Item": _item(tenant_id, bot), "ConditionExpression": condition}
+        if values:
+            put["ExpressionAttributeValues"] = values
+        self.transact([{"Put": put}], audit, on_condition_failed=conflict)
         return bot
 
     def delete(self, tenant_id: str, bot_id: str, audit: AuditEntry) -> None:

@@ -123,6 +123,10 @@ class ConversationStore(TableStore):
                 retryable = message_conflict or "TransactionConflict" in reasons
                 if not retryable:
                     raise
+                if message_conflict and (landed := self._landed(pk, seq, request_id)) is not None:
+                    # An attempt whose answer was lost (the SDK retried it) already wrote this turn, billing
+                    # included: the transaction is atomic, so finding its messages proves the rest landed too.
+                    return landed
                 time.sleep(random.uniform(0.005, 0.03))  # noqa: S311 — jitter, not crypto
                 seq = max(seq, self._last_seq(pk))
         raise RuntimeError(f"could not append to conversation {conversation_id} after {MAX_APPEND_ATTEMPTS} tries")
@@ -158,6 +162,17 @@ class ConversationStore(TableStore):
             for item in items:
                 batch.delete_item(Key={"PK": item["PK"], "SK": item["SK"]})
         return len(items)
+
+    def _landed(self, pk: str, after_seq: int, request_id: str) -> int | None:
+        """The last sequence number of this request's messages stored after `after_seq`, if any landed."""
+        items = self.query_all(
+            KeyConditionExpression=Key("PK").eq(pk) & Key("SK").between(_sk(after_seq + 1), "MSG#~"),
+            ConsistentRead=True,
+            ProjectionExpression="#sk, #rid",
+            ExpressionAttributeNames={"#sk": "SK", "#rid": "request_id"},
+        )
+        ours = [_seq(item) for item in items if item.get("request_id") == request_id]
+        return max(ours) if ours else None
 
     def _last_seq(self, pk: str) -> int:
         page = self.table.query(

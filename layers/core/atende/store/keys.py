@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from boto3.dynamodb.conditions import Attr, Key
+from botocore.exceptions import ClientError
 
 from atende.models.common import utc_now
 from atende.models.keys import KeyInfo
 from atende.platform.errors import NotFound
-from atende.store.table import AuditEntry, TableStore, tenant_pk
+from atende.store.table import AuditEntry, TableStore, tenant_pk, transaction_cancel_reasons
 
 
 def _key(key_hash: str) -> dict[str, str]:
@@ -25,10 +26,19 @@ class KeyStore(TableStore):
             "GSI1SK": f"KEY#{info.id}",
             **info.model_dump(exclude_none=True),
         }
-        self.transact(
-            [{"Put": {"TableName": self.name, "Item": item, "ConditionExpression": "attribute_not_exists(PK)"}}],
-            audit,
-        )
+        try:
+            self.transact(
+                [{"Put": {"TableName": self.name, "Item": item, "ConditionExpression": "attribute_not_exists(PK)"}}],
+                audit,
+            )
+        except ClientError as error:
+            # A retried attempt whose first answer was lost finds its own key already stored: that is success.
+            if "ConditionalCheckFailed" not in transaction_cancel_reasons(error) or not self._is_ours(key_hash, info):
+                raise
+
+    def _is_ours(self, key_hash: str, info: KeyInfo) -> bool:
+        stored = self.get_by_hash(key_hash)
+        return stored is not None and stored.id == info.id and stored.tenant_id == info.tenant_id
 
     def get_by_hash(self, key_hash: str) -> KeyInfo | None:
         # Consistent: a revoked key must not come back from a stale replica once the authorizer asks again.

@@ -13,13 +13,48 @@ from atende.store.table import AuditEntry, TableStore, tenant_pk
 
 PROFILE = "PROFILE"
 DELETED = "deleted"
-_FIELDS = ("name", "status", "status_reason", "status_since", "knowledge_base_max_chars", "retention_days")
+_FIELDS = (
+    "name",
+    "status",
+    "status_reason",
+    "status_cause",
+    "status_since",
+    "knowledge_base_max_chars",
+    "retention_days",
+)
 # A live profile: present and not a tombstone. `status` is always written, so `<>` alone would also do.
 _LIVE = "attribute_exists(PK) AND (attribute_not_exists(#status) OR #status <> :deleted)"
 
 
 def _profile_key(tenant_id: str) -> dict[str, str]:
     return {"PK": tenant_pk(tenant_id), "SK": PROFILE}
+
+
+def profile_update(table: str, tenant_id: str, changes: dict[str, Any], *, seen: str) -> dict[str, Any]:
+    """A transaction item setting `changes` on the profile, only if nobody changed it since `seen` (updated_at)."""
+    return {
+        "Update": {
+            "TableName": table,
+            "Key": _profile_key(tenant_id),
+            "UpdateExpression": "SET " + ", ".join(f"#{k} = :{k}" for k in changes),
+            "ConditionExpression": "updated_at = :seen",
+            "ExpressionAttributeNames": {f"#{k}": k for k in changes},
+            "ExpressionAttributeValues": {**{f":{k}": v for k, v in changes.items()}, ":seen": seen},
+        }
+    }
+
+
+def profile_touch(table: str, tenant_id: str, now: str) -> dict[str, Any]:
+    """A transaction item moving the profile's updated_at, so containers re-read what hangs off the tenant."""
+    return {
+        "Update": {
+            "TableName": table,
+            "Key": _profile_key(tenant_id),
+            "UpdateExpression": "SET updated_at = :now",
+            "ConditionExpression": "attribute_exists(PK)",
+            "ExpressionAttributeValues": {":now": now},
+        }
+    }
 
 
 class TenantStore(TableStore):

@@ -13,6 +13,7 @@ from botocore.exceptions import ClientError
 from atende.models.common import utc_now
 from atende.models.limits import Hold, LimitsSpec, OperatorLimitsSpec, TenantLimits
 from atende.store.table import AuditEntry, TableStore, conditional_failed, tenant_pk
+from atende.store.tenants import profile_touch, profile_update
 from atende.store.usage_report import report_additions
 
 LIMITS = "LIMITS"
@@ -292,7 +293,7 @@ class UsageStore(TableStore):
                         },
                     }
                 },
-                self._touch_profile(tenant_id, now),
+                profile_touch(self.name, tenant_id, now),
             ],
             audit,
         )
@@ -338,31 +339,10 @@ class UsageStore(TableStore):
                 }
             }
         ]
-        changes = {**(profile or {}), "updated_at": now}
         operations.append(
-            {
-                "Update": {
-                    "TableName": self.name,
-                    "Key": {"PK": tenant_pk(tenant_id), "SK": "PROFILE"},
-                    "UpdateExpression": "SET " + ", ".join(f"#{k} = :{k}" for k in changes),
-                    "ConditionExpression": "updated_at = :seen",
-                    "ExpressionAttributeNames": {f"#{k}": k for k in changes},
-                    "ExpressionAttributeValues": {**{f":{k}": v for k, v in changes.items()}, ":seen": profile_seen},
-                }
-            }
+            profile_update(self.name, tenant_id, {**(profile or {}), "updated_at": now}, seen=profile_seen)
         )
         self.transact(operations, audit if profile else None)
-
-    def _touch_profile(self, tenant_id: str, now: str) -> dict[str, Any]:
-        return {
-            "Update": {
-                "TableName": self.name,
-                "Key": {"PK": tenant_pk(tenant_id), "SK": "PROFILE"},
-                "UpdateExpression": "SET updated_at = :now",
-                "ConditionExpression": "attribute_exists(PK)",
-                "ExpressionAttributeValues": {":now": now},
-            }
-        }
 
 
 def _limits(item: dict[str, Any]) -> TenantLimits:
