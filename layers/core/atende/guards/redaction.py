@@ -191,7 +191,7 @@ def _cpf_ok(value: str) -> bool:
 
 def _cnpj_ok(value: str) -> bool:
     # digits, or letters in the alphanumeric CNPJ (2026)
-    return not _repeated([char for char in value if char.isalnum()]) and cnpj.is_valid(value)
+    return not _repeated("".join(char for char in value if char.isalnum())) and cnpj.is_valid(value)
 
 
 def _cuit_ok(value: str) -> bool:
