@@ -181,10 +181,6 @@ def _luhn_ok(digits: str) -> bool:
     return not _repeated(digits) and luhn.is_valid(digits)
 
 
-def _iban_ok(value: str) -> bool:
-    return iban.is_valid(value)
-
-
 def _cpf_ok(value: str) -> bool:
     return not _repeated(_digits(value)) and cpf.is_valid(value)
 
@@ -198,24 +194,8 @@ def _cuit_ok(value: str) -> bool:
     return cuit.is_valid(_digits(value))
 
 
-def _curp_ok(value: str) -> bool:
-    return curp.is_valid(value)
-
-
-def _rfc_ok(value: str) -> bool:
-    return rfc.is_valid(value)
-
-
-def _dni_ar_ok(value: str) -> bool:
-    return dni_ar.is_valid(value)
-
-
 def _dni_es_ok(value: str) -> bool:
     return dni_es.is_valid(value.replace(".", ""))
-
-
-def _nie_ok(value: str) -> bool:
-    return nie.is_valid(value)
 
 
 def _cedula_co_ok(value: str) -> bool:
@@ -261,7 +241,7 @@ def _detect_iban(work: str) -> Iterator[Span]:
     for match in _IBAN_RE.finditer(work):
         start, value = match.start("v"), match.group("v")
         while value:  # the last space-separated chunk may be a word that merely looks like a group ("para")
-            if _iban_ok(value):
+            if iban.is_valid(value):
                 yield start, start + len(value)
                 break
             value = value.rpartition(" ")[0]
@@ -309,11 +289,11 @@ _DETECTORS: tuple[tuple[str, Callable[[str], Iterator[Span]]], ...] = (
     ("cuit", _detect_cuit),
     ("cpf", _scan(_CPF_RE, _cpf_ok)),
     ("card", _detect_card),
-    ("curp", _scan(_CURP_RE, _curp_ok)),
-    ("rfc", _scan(_RFC_RE, _rfc_ok)),
+    ("curp", _scan(_CURP_RE, curp.is_valid)),
+    ("rfc", _scan(_RFC_RE, rfc.is_valid)),
     ("dni_es", _scan(_DNI_ES_RE, _dni_es_ok)),
-    ("nie", _scan(_NIE_RE, _nie_ok)),
-    ("dni_ar", _scan(_DNI_AR_KEY_RE, _dni_ar_ok)),
+    ("nie", _scan(_NIE_RE, nie.is_valid)),
+    ("dni_ar", _scan(_DNI_AR_KEY_RE, dni_ar.is_valid)),
     ("cedula_co", _scan(_CEDULA_CO_RE, _cedula_co_ok)),
     ("dni_ar", _detect_dni_ar_dotted),
     ("phone", _detect_phone),
