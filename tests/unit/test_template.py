@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from devtools.cfn_yaml import load_template
+from devtools.template import load_template
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "template.yaml"
