@@ -7,6 +7,8 @@ import socket
 import pytest
 from pytest_socket import SocketBlockedError
 
+pytestmark = pytest.mark.filterwarnings("ignore:A test tried to use socket")
+
 
 def test_opening_an_inet_socket_fails() -> None:
     with pytest.raises(SocketBlockedError):
