@@ -346,26 +346,6 @@ def test_dashboard_inline_body_matches_its_source_file(resources: dict[str, Any]
     )
 
 
-def test_dashboard_shows_spend_tokens_requests_errors_and_latency() -> None:
-    body = DASHBOARD.read_text(encoding="utf-8")
-    for metric in (
-        "CostMicros",
-        "MonthToDateCostMicros",
-        "InputTokens",
-        "CachedInputTokens",
-        "OutputTokens",
-        "Requests",
-        "Refused",
-        "UpstreamErrors",
-        "5XXError",
-        "UpstreamLatency",
-        "GatewayOverhead",
-        "Latency",
-    ):
-        assert metric in body, metric
-    assert "SEARCH('{Atende,Tenant} MetricName=\\\"CostMicros\\\"', 'Sum', 300)" in body
-
-
 def test_outputs(template: dict[str, Any]) -> None:
     outputs = template["Outputs"]
     assert outputs["ApiUrl"]["Value"] == {
