@@ -8,7 +8,13 @@ PY := $(VENV)/bin/python
 export SAM_CLI_TELEMETRY := 0
 export AWS_DEFAULT_REGION ?= us-east-1
 
-.PHONY: dev test venv tools lint typecheck unit integration e2e sam-validate sam-build bench openapi clean
+.PHONY: help dev test test-one venv tools lint typecheck unit integration e2e sam-validate sam-build bench openapi clean
+# `make` alone lists the targets (the first rule below is a file, not something to run by accident).
+.DEFAULT_GOAL := help
+
+## List the targets with what they do
+help:
+	@awk '/^## /{doc=substr($$0, 4); next} /^[a-z][a-z0-9-]*:/{if (doc) printf "  %-14s %s\n", substr($$1, 1, index($$1, ":") - 1), doc} {doc=""}' $(MAKEFILE_LIST)
 
 $(VENV)/.installed: pyproject.toml
 	@test -n "$(PYTHON313)" || { echo "Python 3.13 is required (the Lambda runtime). Install it, or set PYTHON313=/path/to/python3.13"; exit 1; }
@@ -24,10 +30,12 @@ $(TOOLS)/.installed: requirements-tools.txt
 	$(TOOLS)/bin/python -m pip install --quiet -r requirements-tools.txt
 	touch $@
 
+## Create .venv (the app and its dev tools, from pyproject.toml)
 venv: $(VENV)/.installed
+## Create .tools (SAM CLI and cfn-lint, from requirements-tools.txt)
 tools: $(TOOLS)/.installed
 
-## Start Atende locally: embedded AWS on loopback, demo tenant seeded, API on http://127.0.0.1:$${PORT:-3000}
+## Start Atende locally: embedded AWS on loopback, demo tenant seeded, API on http://127.0.0.1:3000 (or PORT)
 dev: venv
 	$(PY) -m devtools.stack
 
@@ -40,22 +48,34 @@ test: venv tools
 	$(VENV)/bin/pytest tests/unit tests/integration tests/e2e
 	$(MAKE) sam-validate sam-build
 
+## One test, a file or a folder: make test-one T=tests/unit/test_redaction.py::test_empty_text
+test-one: venv
+	@test -n "$(T)" || { echo "usage: make test-one T=tests/unit/test_x.py::test_y"; exit 2; }
+	$(VENV)/bin/pytest $(T)
+
+## ruff check and ruff format --check
 lint: venv
 	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .
 
+## mypy
 typecheck: venv
 	$(VENV)/bin/mypy
 
+## Unit tests (no sockets)
 unit: venv
 	$(VENV)/bin/pytest tests/unit
+## Integration tests (moto server and the fake upstream on loopback)
 integration: venv
 	$(VENV)/bin/pytest tests/integration
+## End-to-end tests against the running local stack
 e2e: venv
 	$(VENV)/bin/pytest tests/e2e
 
+## sam validate --lint
 sam-validate: tools
 	$(TOOLS)/bin/sam validate --lint --template template.yaml
 
+## sam build with Python 3.13
 sam-build: tools
 	PATH="$$(dirname $(PYTHON313)):$$PATH" $(TOOLS)/bin/sam build --template template.yaml --build-dir .aws-sam/build
 
@@ -67,5 +87,6 @@ openapi: venv
 bench: venv
 	$(PY) -m bench
 
+## Remove the environments, build output and caches
 clean:
 	rm -rf .aws-sam $(VENV) $(TOOLS) .pytest_cache .ruff_cache .mypy_cache

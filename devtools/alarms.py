@@ -16,8 +16,8 @@ import boto3
 
 from atende.platform import metrics
 from devtools.aws_local import ACCOUNT, REGION, TEMPLATE, Resolver, function_name
-from devtools.cfn_yaml import load_template
 from devtools.functions import FakeLambdaContext, load_function
+from devtools.template import load_template
 
 KEEP_SECONDS = 3600  # datapoints older than the longest alarm window are dropped
 _OPERATORS = {

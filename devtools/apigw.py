@@ -18,8 +18,8 @@ from urllib.parse import parse_qsl
 from werkzeug.wrappers import Request, Response
 
 from devtools.aws_local import ACCOUNT, REGION, TEMPLATE, function_name
-from devtools.cfn_yaml import load_template
 from devtools.functions import FakeLambdaContext, load_function
+from devtools.template import load_template
 
 MAX_CONTAINERS = 8  # per function, like a small reserved concurrency
 

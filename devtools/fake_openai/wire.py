@@ -10,15 +10,13 @@ import sys
 import threading
 import time
 import uuid
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any, cast
 from urllib.parse import urlsplit
 
 from devtools.fake_openai import answers, moderation
-
-if TYPE_CHECKING:
-    from devtools.fake_openai.server import FakeOpenAI
+from devtools.fake_openai.state import RecordedRequest, Scripted, UpstreamState
 
 HANG_SECONDS = 120.0
 CHAT_MODELS = ("gpt-4o", "gpt-4o-mini", "gpt-4.1", "gpt-4.1-mini", "gpt-4.1-nano", "gpt-5-mini")
@@ -47,35 +45,12 @@ def error_body(status: int, message: str | None = None, param: str | None = None
     return {"error": {"message": message or default_message, "type": kind, "param": param, "code": code}}
 
 
-@dataclass(frozen=True)
-class RecordedRequest:
-    """One request the fake received on /v1: headers lower-cased, `json` the parsed body (None if absent or invalid)."""
-
-    method: str
-    path: str
-    headers: dict[str, str]
-    json: Any
-    time: float
-
-
-@dataclass
-class Scripted:
-    status: int = 200
-    body: dict[str, Any] | None = None
-    delay: float = 0.0
-    headers: dict[str, str] = field(default_factory=dict)
-    hang: bool = False
-    content: str | None = None
-    tool_calls: list[Any] | None = None
-    usage: dict[str, Any] | None = None
-
-
 class Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
 
-    def __init__(self, address: tuple[str, int], fake: FakeOpenAI) -> None:
-        self.fake = fake
+    def __init__(self, address: tuple[str, int], state: UpstreamState) -> None:
+        self.state = state
         self._connections: set[socket.socket] = set()
         self._connections_lock = threading.Lock()
         super().__init__(address, _Handler)
@@ -111,7 +86,7 @@ class _Handler(BaseHTTPRequestHandler):
     timeout = HANG_SECONDS  # idle keep-alive connections close after this
 
     def log_message(self, format: str, *args: Any) -> None:
-        """Quiet: the request log is `FakeOpenAI.requests`."""
+        """Quiet: the request log is `UpstreamState.requests`."""
 
     def do_GET(self) -> None:
         self._dispatch()
@@ -126,8 +101,8 @@ class _Handler(BaseHTTPRequestHandler):
         self._dispatch()
 
     @property
-    def fake(self) -> FakeOpenAI:
-        return cast(Server, self.server).fake
+    def state(self) -> UpstreamState:
+        return cast(Server, self.server).state
 
     def _dispatch(self) -> None:
         path = urlsplit(self.path).path.rstrip("/") or "/"
@@ -139,20 +114,18 @@ class _Handler(BaseHTTPRequestHandler):
         if path.startswith("/_fake/"):
             self._control(path, body, bad_json)
             return
-        fake = self.fake
-        fake._record(
+        state = self.state
+        state.record(
             RecordedRequest(self.command, path, {k.lower(): v for k, v in self.headers.items()}, body, time.time())
         )
-        with fake._lock:
-            latency = fake._latency
-        fake._wait(latency)
-        if not fake._authorized(self.headers.get("Authorization")):
+        state.wait(state.latency)
+        if not state.authorized(self.headers.get("Authorization")):
             self._send_json(
                 401, error_body(401, "Incorrect API key provided. You can find your API key in your account.")
             )
             return
-        scripted = fake._next_scripted(path) or Scripted()
-        fake._wait(scripted.delay)
+        scripted = state.next_scripted(path) or Scripted()
+        state.wait(scripted.delay)
         if scripted.hang:
             self._hang()
             return
@@ -187,7 +160,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_json(400, error_body(400, "you must provide a model parameter", "model"))
             return
         choices = answers.build_choices(body, content=scripted.content, tool_calls=scripted.tool_calls)
-        usage = answers.usage(messages, choices, self.fake._cached_tokens(messages), scripted.usage)
+        usage = answers.usage(messages, choices, self.state.cached_tokens(messages), scripted.usage)
         cid, created = f"chatcmpl-{uuid.uuid4().hex[:24]}", int(time.time())
         model = model if model.startswith("offline-") else f"offline-{model}"
         if body.get("stream") is True:
@@ -229,23 +202,23 @@ class _Handler(BaseHTTPRequestHandler):
 
     # -- control endpoints -----------------------------------------------------------------------------------------
     def _control(self, path: str, body: Any, bad_json: bool) -> None:
-        fake = self.fake
+        state = self.state
         if bad_json:
             self._send_json(400, error_body(400, "Invalid JSON."))
             return
         try:
             if (self.command, path) == ("GET", "/_fake/requests"):
-                self._send_json(200, [asdict(r) for r in fake.requests])
+                self._send_json(200, [asdict(r) for r in state.requests])
                 return
             if (self.command, path) == ("POST", "/_fake/enqueue"):
                 for item in body if isinstance(body, list) else [body or {}]:
-                    fake.enqueue(**item)
+                    state.enqueue(**item)
             elif (self.command, path) == ("POST", "/_fake/latency"):
-                fake.set_latency((body or {}).get("seconds", 0))
+                state.set_latency((body or {}).get("seconds", 0))
             elif (self.command, path) == ("POST", "/_fake/api_key"):
-                fake.set_api_key((body or {}).get("key"))
+                state.set_api_key((body or {}).get("key"))
             elif (self.command, path) == ("POST", "/_fake/reset"):
-                fake.reset()
+                state.reset()
             else:
                 self._send_json(404, error_body(404, f"Unknown control endpoint {self.command} {path}"))
                 return
@@ -287,7 +260,7 @@ class _Handler(BaseHTTPRequestHandler):
         """Never answer: wait until the client goes away, the server stops, or HANG_SECONDS pass; then close."""
         deadline = time.monotonic() + HANG_SECONDS
         self.close_connection = True
-        while not self.fake._stopping.is_set() and time.monotonic() < deadline:
+        while not self.state.stopping.is_set() and time.monotonic() < deadline:
             readable, _, _ = select.select([self.connection], [], [], 0.1)
             if readable:
                 try:

@@ -6,6 +6,15 @@ import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
+# Check digits come from python-stdnum; import only the document modules used here (import time).
+from stdnum import iban, luhn
+from stdnum.ar import cuit
+from stdnum.ar import dni as dni_ar
+from stdnum.br import cnpj, cpf
+from stdnum.es import dni as dni_es
+from stdnum.es import nie
+from stdnum.mx import curp, rfc
+
 __all__ = ["PII_KINDS", "Redaction", "redact"]
 
 PII_KINDS: tuple[str, ...] = (
@@ -87,33 +96,6 @@ _AMOUNT_AFTER_RE = re.compile(
     r"|mil|millones|milh[õo]es|unidades|units|km|kg)\b))"
 )
 
-_IBAN_LENGTHS = {
-    "AD": 24,
-    "AT": 20,
-    "BE": 16,
-    "BR": 29,
-    "CH": 21,
-    "CR": 22,
-    "DE": 22,
-    "DO": 28,
-    "ES": 24,
-    "FR": 27,
-    "GB": 22,
-    "GT": 28,
-    "IE": 22,
-    "IT": 27,
-    "LU": 20,
-    "NL": 18,
-    "PL": 28,
-    "PT": 25,
-    "SV": 28,
-}
-_CUIT_PREFIXES = frozenset({"20", "23", "24", "27", "30", "33", "34"})
-_CUIT_WEIGHTS = (5, 4, 3, 2, 7, 6, 5, 4, 3, 2)
-_CURP_ALPHABET = "0123456789ABCDEFGHIJKLMNÑOPQRSTUVWXYZ"
-_DNI_ES_LETTERS = "TRWAGMYFPDXBNJZSQVHLCKE"
-_DAYS_IN_MONTH = (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
-
 
 @dataclass(frozen=True)
 class Redaction:
@@ -187,88 +169,37 @@ def _scan(pattern: re.Pattern[str], check: Callable[[str], bool]) -> Callable[[s
     return detect
 
 
-# --- validators, one per document -------------------------------------------------------------------------------
+# --- validators, one per document: python-stdnum's checksums, plus our own refusals -----------------------------
 
 
-def _date_ok(yymmdd: str) -> bool:
-    year, month, day = int(yymmdd[:2]), int(yymmdd[2:4]), int(yymmdd[4:])
-    if not 1 <= month <= 12 or day < 1:
-        return False
-    return day <= (28 if month == 2 and year % 4 else _DAYS_IN_MONTH[month - 1])
+def _repeated(chars: str) -> bool:
+    """One character over and over ("111.111.111-11"): checksum-valid, yet never a real document."""
+    return len(set(chars)) == 1
 
 
 def _luhn_ok(digits: str) -> bool:
-    total = 0
-    for position, char in enumerate(reversed(digits)):
-        value = int(char)
-        if position % 2:
-            value = value * 2 - 9 if value > 4 else value * 2
-        total += value
-    return total % 10 == 0 and len(set(digits)) > 1
-
-
-def _iban_ok(value: str) -> bool:
-    compact = value.replace(" ", "").upper()
-    expected = _IBAN_LENGTHS.get(compact[:2])
-    if not 15 <= len(compact) <= 34 or expected not in (None, len(compact)):
-        return False
-    rearranged = compact[4:] + compact[:4]
-    return int("".join(str(int(char, 36)) for char in rearranged)) % 97 == 1
+    return not _repeated(digits) and luhn.is_valid(digits)
 
 
 def _cpf_ok(value: str) -> bool:
-    digits = _digits(value)
-    if len(set(digits)) == 1:
-        return False
-    for size in (9, 10):
-        total = sum(int(digits[i]) * (size + 1 - i) for i in range(size))
-        if total * 10 % 11 % 10 != int(digits[size]):
-            return False
-    return True
+    return not _repeated(_digits(value)) and cpf.is_valid(value)
 
 
 def _cnpj_ok(value: str) -> bool:
-    chars = [char for char in value if char.isalnum()]  # digits, or letters in the alphanumeric CNPJ (2026)
-    if len(set(chars)) == 1:
-        return False
-    numbers = [ord(char) - 48 for char in chars]
-    for size in (12, 13):
-        weights = [*range(size - 7, 1, -1), *range(9, 1, -1)]
-        remainder = sum(n * w for n, w in zip(numbers, weights, strict=False)) % 11
-        if (0 if remainder < 2 else 11 - remainder) != numbers[size]:
-            return False
-    return True
+    # digits, or letters in the alphanumeric CNPJ (2026)
+    return not _repeated("".join(char for char in value if char.isalnum())) and cnpj.is_valid(value)
 
 
 def _cuit_ok(value: str) -> bool:
-    digits = _digits(value)
-    if digits[:2] not in _CUIT_PREFIXES:
-        return False
-    remainder = sum(int(d) * w for d, w in zip(digits[:10], _CUIT_WEIGHTS, strict=True)) % 11
-    return "012345678990"[11 - remainder] == digits[10]
-
-
-def _curp_ok(value: str) -> bool:
-    curp = value.upper()
-    total = sum(_CURP_ALPHABET.index(char) * (18 - i) for i, char in enumerate(curp[:17]))
-    return _date_ok(curp[4:10]) and str((10 - total % 10) % 10) == curp[17]
-
-
-def _rfc_ok(value: str) -> bool:
-    return _date_ok(value[-9:-3])
+    return cuit.is_valid(_digits(value))
 
 
 def _dni_es_ok(value: str) -> bool:
-    return _DNI_ES_LETTERS[int(_digits(value)) % 23] == value[-1].upper()
-
-
-def _nie_ok(value: str) -> bool:
-    number = str("XYZ".index(value[0].upper())) + _digits(value)
-    return _DNI_ES_LETTERS[int(number) % 23] == value[-1].upper()
+    return dni_es.is_valid(value.replace(".", ""))
 
 
 def _cedula_co_ok(value: str) -> bool:
-    return 6 <= len(_digits(value)) <= 10
+    return 6 <= len(_digits(value)) <= 10  # no check digit: the cédula is a plain serial number
 
 
 def _looks_like_amount(work: str, start: int, end: int) -> bool:
@@ -310,7 +241,7 @@ def _detect_iban(work: str) -> Iterator[Span]:
     for match in _IBAN_RE.finditer(work):
         start, value = match.start("v"), match.group("v")
         while value:  # the last space-separated chunk may be a word that merely looks like a group ("para")
-            if _iban_ok(value):
+            if iban.is_valid(value):
                 yield start, start + len(value)
                 break
             value = value.rpartition(" ")[0]
@@ -358,11 +289,11 @@ _DETECTORS: tuple[tuple[str, Callable[[str], Iterator[Span]]], ...] = (
     ("cuit", _detect_cuit),
     ("cpf", _scan(_CPF_RE, _cpf_ok)),
     ("card", _detect_card),
-    ("curp", _scan(_CURP_RE, _curp_ok)),
-    ("rfc", _scan(_RFC_RE, _rfc_ok)),
+    ("curp", _scan(_CURP_RE, curp.is_valid)),
+    ("rfc", _scan(_RFC_RE, rfc.is_valid)),
     ("dni_es", _scan(_DNI_ES_RE, _dni_es_ok)),
-    ("nie", _scan(_NIE_RE, _nie_ok)),
-    ("dni_ar", _scan(_DNI_AR_KEY_RE, _always)),
+    ("nie", _scan(_NIE_RE, nie.is_valid)),
+    ("dni_ar", _scan(_DNI_AR_KEY_RE, dni_ar.is_valid)),
     ("cedula_co", _scan(_CEDULA_CO_RE, _cedula_co_ok)),
     ("dni_ar", _detect_dni_ar_dotted),
     ("phone", _detect_phone),
