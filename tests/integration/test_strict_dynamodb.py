@@ -385,28 +385,27 @@ def test_fault_probability_is_seeded_and_scoped(db: Any, control: StrictControl)
 
 
 def test_memory_and_cost_stay_flat_over_2000_transactions(db: Any, control: StrictControl) -> None:
-    filler = "f" * 2000
+    """The table grows from 300 to 2,300 items of ~1 KB: moto alone copied the whole table on every transaction
+    and kept every copy, so memory and time per call grew with it."""
+    filler, run = "f" * 1000, uuid.uuid4().hex[:6]
     for start in range(0, 300, 25):
-        db.batch_write_item(
-            RequestItems={
-                TABLE: [
-                    {"PutRequest": {"Item": {**key(f"fill-{i}"), "d": {"S": filler}}}} for i in range(start, start + 25)
-                ]
-            }
-        )
+        items = [
+            {"PutRequest": {"Item": {**key(f"fill-{run}-{i}"), "d": {"S": filler}}}} for i in range(start, start + 25)
+        ]
+        db.batch_write_item(RequestItems={TABLE: items})
     before = control.stats()
     timings: list[float] = []
     for i in range(2000):
         started = time.monotonic()
         db.transact_write_items(
             TransactItems=[
-                {"Update": add_one(f"fill-{i % 300}")},
-                {"Put": {"TableName": TABLE, "Item": {**key(f"mem-{i % 50}"), "d": {"S": filler}}}},
+                {"Update": add_one(f"fill-{run}-{i % 300}")},
+                {"Put": {"TableName": TABLE, "Item": {**key(f"mem-{run}-{i}"), "d": {"S": filler}}}},
             ]
         )
         timings.append(time.monotonic() - started)
     after = control.stats()
     assert after["tracked_instances"] - before["tracked_instances"] < 100, "moto keeps every item version"
     assert after["rss_bytes"] - before["rss_bytes"] < 40 * 1024 * 1024, "memory grew with the transactions"
-    first, last = sum(timings[100:300]) / 200, sum(timings[-200:]) / 200
-    assert last < first * 2 + 0.002, f"calls slowed down: {first * 1000:.1f} ms → {last * 1000:.1f} ms"
+    first, last = sorted(timings[100:300])[100], sorted(timings[-200:])[100]  # medians
+    assert last < first * 1.5 + 0.001, f"calls slowed down as the table grew: {first * 1000:.1f} → {last * 1000:.1f} ms"
