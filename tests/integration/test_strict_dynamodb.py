@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -20,27 +20,20 @@ from devtools.strict_dynamodb import StrictControl
 TABLE = f"strict-{uuid.uuid4().hex[:8]}"
 NO_RETRIES = Config(retries={"total_max_attempts": 1, "mode": "standard"}, max_pool_connections=30)
 RETRIES = Config(retries={"total_max_attempts": 3, "mode": "standard"}, max_pool_connections=30)
+CREDENTIALS = {"region_name": "us-east-1", "aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
+BACKGROUND = ThreadPoolExecutor(4, thread_name_prefix="strict-test")
 
 
 @pytest.fixture(scope="module")
 def aws() -> Iterator[EmbeddedAWS]:
     embedded = EmbeddedAWS(strict=True).start()
-    client = _client(embedded, NO_RETRIES)
-    client.create_table(
+    by_group = {"IndexName": "byGroup", "KeySchema": [{"AttributeName": "g", "KeyType": "HASH"}]}
+    _client(embedded, NO_RETRIES).create_table(
         TableName=TABLE,
         KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-        AttributeDefinitions=[
-            {"AttributeName": "pk", "AttributeType": "S"},
-            {"AttributeName": "g", "AttributeType": "S"},
-        ],
+        AttributeDefinitions=[{"AttributeName": name, "AttributeType": "S"} for name in ("pk", "g")],
         BillingMode="PAY_PER_REQUEST",
-        GlobalSecondaryIndexes=[
-            {
-                "IndexName": "byGroup",
-                "KeySchema": [{"AttributeName": "g", "KeyType": "HASH"}],
-                "Projection": {"ProjectionType": "ALL"},
-            }
-        ],
+        GlobalSecondaryIndexes=[{**by_group, "Projection": {"ProjectionType": "ALL"}}],
     )
     yield embedded
     embedded.stop()
@@ -55,14 +48,7 @@ def control(aws: EmbeddedAWS) -> Iterator[StrictControl]:
 
 
 def _client(aws: EmbeddedAWS, config: Config) -> Any:
-    return boto3.client(
-        "dynamodb",
-        endpoint_url=aws.endpoint,
-        region_name="us-east-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-        config=config,
-    )
+    return boto3.client("dynamodb", endpoint_url=aws.endpoint, config=config, **CREDENTIALS)
 
 
 @pytest.fixture(scope="module")
@@ -86,30 +72,12 @@ def get(db: Any, pk: str) -> dict[str, Any] | None:
 
 
 def add_one(pk: str, amount: int = 1) -> dict[str, Any]:
-    return {
-        "TableName": TABLE,
-        "Key": key(pk),
-        "UpdateExpression": "ADD n :one",
-        "ExpressionAttributeValues": {":one": {"N": str(amount)}},
-    }
+    values = {":one": {"N": str(amount)}}
+    return {"TableName": TABLE, "Key": key(pk), "UpdateExpression": "ADD n :one", "ExpressionAttributeValues": values}
 
 
 def error_code(exc: ClientError) -> str:
     return str(exc.response["Error"]["Code"])
-
-
-def in_background(fn: Callable[[], Any]) -> tuple[threading.Thread, list[Any]]:
-    outcome: list[Any] = []
-
-    def run() -> None:
-        try:
-            outcome.append(fn())
-        except Exception as exc:
-            outcome.append(exc)
-
-    thread = threading.Thread(target=run)
-    thread.start()
-    return thread, outcome
 
 
 def test_requests_are_served_concurrently(db: Any, control: StrictControl) -> None:
@@ -173,17 +141,14 @@ def test_concurrent_conditional_transactions_exactly_one_wins(db: Any, control: 
 def test_overlapping_transaction_is_cancelled_with_transaction_conflict(db: Any, control: StrictControl) -> None:
     control.settings(transaction_window_ms=400)
     a, b, c = (f"ov-{n}-{uuid.uuid4().hex[:6]}" for n in "abc")
-    thread, outcome = in_background(
-        lambda: db.transact_write_items(TransactItems=[{"Update": add_one(a)}, {"Update": add_one(b)}])
-    )
+    first = BACKGROUND.submit(db.transact_write_items, TransactItems=[{"Update": add_one(a)}, {"Update": add_one(b)}])
     time.sleep(0.15)
     with pytest.raises(ClientError) as caught:
         db.transact_write_items(TransactItems=[{"Update": add_one(c)}, {"Update": add_one(b)}])
-    thread.join()
+    first.result()  # the first transaction commits
     assert error_code(caught.value) == "TransactionCanceledException"
     reasons = caught.value.response["CancellationReasons"]
     assert [r["Code"] for r in reasons] == ["None", "TransactionConflict"]
-    assert not isinstance(outcome[0], Exception)  # the first transaction commits
     assert get(db, b) == {**key(b), "n": {"N": "1"}}
     assert get(db, c) is None
     assert control.counts()["transaction_conflicts"] == 1
@@ -192,14 +157,14 @@ def test_overlapping_transaction_is_cancelled_with_transaction_conflict(db: Any,
 def test_plain_write_to_an_item_in_a_running_transaction_is_refused(db: Any, control: StrictControl) -> None:
     control.settings(transaction_window_ms=400)
     pk = f"plain-{uuid.uuid4().hex[:6]}"
-    thread, _ = in_background(lambda: db.transact_write_items(TransactItems=[{"Update": add_one(pk)}]))
+    running = BACKGROUND.submit(db.transact_write_items, TransactItems=[{"Update": add_one(pk)}])
     time.sleep(0.15)
     with pytest.raises(ClientError) as caught:
         db.update_item(**add_one(pk, 10))
     assert error_code(caught.value) == "TransactionConflictException"
     assert caught.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
     assert get(db, pk) is None  # a read during the transaction sees the committed state
-    thread.join()
+    running.result()
     db.update_item(**add_one(pk, 10))  # once it committed, the item is free again
     assert get(db, pk) == {**key(pk), "n": {"N": "11"}}
 
@@ -209,15 +174,30 @@ def test_client_request_token_is_idempotent_and_checked(db: Any, control: Strict
     first = db.transact_write_items(TransactItems=[{"Update": add_one(pk)}], ClientRequestToken=token)
     again = db.transact_write_items(TransactItems=[{"Update": add_one(pk)}], ClientRequestToken=token)
     assert get(db, pk) == {**key(pk), "n": {"N": "1"}}, "the same token wrote twice"
-    assert {k: v for k, v in again.items() if k != "ResponseMetadata"} == {
-        k: v for k, v in first.items() if k != "ResponseMetadata"
-    }
+    again.pop("ResponseMetadata"), first.pop("ResponseMetadata")
+    assert again == first
     with pytest.raises(ClientError) as caught:
         db.transact_write_items(TransactItems=[{"Update": add_one(pk, 5)}], ClientRequestToken=token)
     assert error_code(caught.value) == "IdempotentParameterMismatchException"
     db.transact_write_items(TransactItems=[{"Update": add_one(pk)}], ClientRequestToken=uuid.uuid4().hex)
     assert get(db, pk) == {**key(pk), "n": {"N": "2"}}
     assert control.counts()["idempotent_replays"] == 1
+
+
+def test_client_request_token_while_running_and_after_expiry(db: Any, control: StrictControl) -> None:
+    control.settings(transaction_window_ms=400, token_ttl_seconds=0.3)
+    pk, token = f"tok-run-{uuid.uuid4().hex[:6]}", uuid.uuid4().hex
+    request = {"TransactItems": [{"Update": add_one(pk)}], "ClientRequestToken": token}
+    running = BACKGROUND.submit(db.transact_write_items, **request)
+    time.sleep(0.15)
+    with pytest.raises(ClientError) as caught:
+        db.transact_write_items(**request)
+    assert error_code(caught.value) == "TransactionInProgressException"  # botocore retries this one
+    running.result()
+    control.settings(transaction_window_ms=0)
+    time.sleep(0.4)  # past the token's lifetime: the same token is a new request
+    db.transact_write_items(**request)
+    assert get(db, pk) == {**key(pk), "n": {"N": "2"}}
 
 
 def test_item_size_limit(db: Any, control: StrictControl) -> None:
