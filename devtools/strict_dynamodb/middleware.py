@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import logging
 import threading
 import time
 import uuid
@@ -34,6 +35,7 @@ from devtools.strict_dynamodb.wire import (
     status_code,
 )
 
+logger = logging.getLogger(__name__)
 ITEM_TOO_LARGE = "Item size has exceeded the maximum allowed size"
 UPDATE_TOO_LARGE = "Item size to update has exceeded the maximum allowed size"
 
@@ -72,7 +74,11 @@ class StrictDynamoDB:
                 return list(self.app(environ, start_response))
         raw = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
         with self._active_request():
-            response, drop = self._serve(environ, target.removeprefix(TARGET_PREFIX), raw)
+            try:
+                response, drop = self._serve(environ, target.removeprefix(TARGET_PREFIX), raw)
+            except Exception as exc:  # answer like DynamoDB would, and say why
+                logger.exception("strict DynamoDB layer failed on %s", target)
+                response, drop = error("InternalServerError", f"strict DynamoDB layer: {exc!r}", 500), False
         if drop or response is None:
             drop_connection(environ)
             start_response("500 Connection dropped", [("Content-Length", "0")])
@@ -207,7 +213,8 @@ class StrictDynamoDB:
                 table = request.tables[0] if request.tables else ""
                 reasons = [{"reason": "TableWriteKeyRangeThroughputExceeded", "resource": table}]
                 return error("ProvisionedThroughputExceededException", HOT_KEY_MESSAGE, ThrottlingReasons=reasons)
-            before = store.snapshot(backend, request.touched)
+            # moto replaces the item on Put and Delete but changes it in place on Update: only that needs a copy
+            before = store.snapshot(backend, request.touched, copies=request.operation == "UpdateItem")
             response = self._moto(environ, request.raw)
             if status_code(response) == 200:
                 if self._too_large_after_update(request, backend):

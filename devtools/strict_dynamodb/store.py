@@ -63,8 +63,10 @@ def set_item(backend_: DynamoDBBackend, key: Key, item: Item | None) -> None:
         table.items[hash_key] = item  # type: ignore[assignment]  # moto types the values as range-key dicts
 
 
-def snapshot(backend_: DynamoDBBackend, keys: list[Key]) -> dict[Key, Item | None]:
-    """Private copies of the items under `keys` (moto updates items in place), to restore or to show later."""
+def snapshot(backend_: DynamoDBBackend, keys: list[Key], *, copies: bool = True) -> dict[Key, Item | None]:
+    """The items under `keys`, to restore or to show later: private copies, since moto updates items in place."""
+    if not copies:
+        return {key: get_item(backend_, key) for key in keys}
     return {key: copy.deepcopy(get_item(backend_, key)) for key in keys}
 
 
