@@ -21,6 +21,9 @@ TABLE = f"strict-{uuid.uuid4().hex[:8]}"
 NO_RETRIES = Config(retries={"total_max_attempts": 1, "mode": "standard"}, max_pool_connections=30)
 RETRIES = Config(retries={"total_max_attempts": 3, "mode": "standard"}, max_pool_connections=30)
 CREDENTIALS = {"region_name": "us-east-1", "aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
+# moto reads the current item, builds the new one (slow for many attributes), then checks the condition on what it
+# read: without isolation several conditional puts of such an item pass `attribute_not_exists` in that window
+WIDE = {f"a{n}": {"S": "v"} for n in range(300)}
 BACKGROUND = ThreadPoolExecutor(4, thread_name_prefix="strict-test")
 
 
@@ -101,7 +104,7 @@ def test_concurrent_conditional_puts_exactly_one_wins(db: Any, control: StrictCo
         try:
             db.put_item(
                 TableName=TABLE,
-                Item={**key(pk), "winner": {"N": str(i)}},
+                Item={**key(pk), **WIDE, "winner": {"N": str(i)}},
                 ConditionExpression="attribute_not_exists(pk)",
             )
             return "won"
@@ -122,7 +125,7 @@ def test_concurrent_conditional_transactions_exactly_one_wins(db: Any, control: 
     def attempt(i: int) -> str:
         put = {
             "TableName": TABLE,
-            "Item": {**key(pk), "w": {"N": str(i)}},
+            "Item": {**key(pk), **WIDE, "w": {"N": str(i)}},
             "ConditionExpression": "attribute_not_exists(pk)",
         }
         barrier.wait()
