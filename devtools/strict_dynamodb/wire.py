@@ -18,6 +18,9 @@ TARGET_PREFIX = "DynamoDB_20120810."
 ERROR_PREFIX = "com.amazonaws.dynamodb.v20120810#"
 CONTENT_TYPE = "application/x-amz-json-1.0"
 WRITES = ("PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems")
+# A hot key on an on-demand table: DynamoDB answers ProvisionedThroughputExceededException with this message (and
+# ThrottlingReasons); ThrottlingException is for control-plane rates. botocore retries both as throttling errors
+# (botocore/data/_retry.json "general" policies; retries/standard.py), so the SDK backs off as it would on AWS.
 HOT_KEY_MESSAGE = (
     "Throughput exceeds the current capacity of your table or index. DynamoDB is automatically scaling your table "
     "or index so please try again shortly. If exceptions persist, check if you have a hot key: "
