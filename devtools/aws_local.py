@@ -15,6 +15,7 @@ import boto3
 from moto.server import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from werkzeug.serving import make_server
 
+from devtools.strict_dynamodb import StrictControl, StrictDynamoDB
 from devtools.template import load_template
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -50,14 +51,32 @@ class _QuietHandler(MotoRequestHandler):
         """Silent: the local stack prints its own URL and keys, not one line per AWS call."""
 
 
-class EmbeddedAWS:
-    """A moto server on 127.0.0.1; `environ()` is what boto3 needs to talk to it (and only to it)."""
+def strict_from_env() -> bool:
+    """ATENDE_LOCAL_AWS: `moto` (default: plain moto, one request at a time) or `strict` (devtools.strict_dynamodb)."""
+    mode = os.environ.get("ATENDE_LOCAL_AWS", "moto").strip().lower() or "moto"
+    if mode not in ("moto", "strict"):
+        raise ValueError(f"ATENDE_LOCAL_AWS must be 'moto' or 'strict', not {mode!r}")
+    return mode == "strict"
 
-    def __init__(self, port: int = 0) -> None:
+
+class EmbeddedAWS:
+    """A moto server on 127.0.0.1; `environ()` is what boto3 needs to talk to it (and only to it).
+
+    With `strict` (default: ATENDE_LOCAL_AWS) DynamoDB calls go through the strict layer, requests are served
+    concurrently, and `self.strict` is its control client; otherwise `self.strict` is None."""
+
+    def __init__(self, port: int = 0, strict: bool | None = None) -> None:
         self.port = port or free_port()
-        app = _OneAtATime(DomainDispatcherApplication(create_backend_app))
-        self.server = make_server("127.0.0.1", self.port, app, threaded=True, request_handler=_QuietHandler)
         self.endpoint = f"http://127.0.0.1:{self.port}"
+        moto_app = DomainDispatcherApplication(create_backend_app)
+        self.strict: StrictControl | None = None
+        app: Any
+        if strict_from_env() if strict is None else strict:
+            app = StrictDynamoDB(moto_app)
+            self.strict = StrictControl(self.endpoint)
+        else:
+            app = _OneAtATime(moto_app)
+        self.server = make_server("127.0.0.1", self.port, app, threaded=True, request_handler=_QuietHandler)
         self._thread = threading.Thread(target=self.server.serve_forever, name="embedded-aws", daemon=True)
 
     def start(self) -> EmbeddedAWS:

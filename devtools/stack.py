@@ -12,7 +12,7 @@ from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from devtools.alarms import AlarmEvaluator
 from devtools.apigw import ApiGatewayEmulator
-from devtools.aws_local import EmbeddedAWS, Provisioned, apply_environ, provision
+from devtools.aws_local import REGION, EmbeddedAWS, Provisioned, apply_environ, provision
 from devtools.fake_openai import FakeOpenAI
 from devtools.seed import DemoKeys, demo_keys, seed
 
@@ -22,8 +22,27 @@ class _ApiRequestHandler(WSGIRequestHandler):
 
 
 @dataclass
+class ExternalAWS:
+    """An AWS-compatible endpoint someone else runs (ATENDE_AWS_ENDPOINT_URL): used as is, never stopped."""
+
+    endpoint: str
+
+    def environ(self) -> dict[str, str]:
+        env = {"AWS_ENDPOINT_URL": self.endpoint}
+        for name, default in (("AWS_ACCESS_KEY_ID", "testing"), ("AWS_SECRET_ACCESS_KEY", "testing")):
+            env[name] = os.environ.get(name, default)
+        if token := os.environ.get("AWS_SESSION_TOKEN"):
+            env["AWS_SESSION_TOKEN"] = token
+        region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or REGION
+        return {**env, "AWS_DEFAULT_REGION": region, "AWS_REGION": region}
+
+    def stop(self) -> None:
+        """Not ours to stop."""
+
+
+@dataclass
 class LocalStack:
-    aws: EmbeddedAWS
+    aws: EmbeddedAWS | ExternalAWS
     provisioned: Provisioned
     upstream: FakeOpenAI | None
     api: BaseWSGIServer
@@ -47,7 +66,9 @@ class LocalStack:
 def start(port: int = 3000, *, keys: DemoKeys | None = None, aws_port: int = 0) -> LocalStack:
     """Start everything in background threads of this process and return once the API answers."""
     keys = keys or demo_keys()
-    aws = EmbeddedAWS(aws_port).start()
+    # ATENDE_AWS_ENDPOINT_URL: provision and use that AWS-compatible endpoint instead of starting the embedded one.
+    external = os.environ.get("ATENDE_AWS_ENDPOINT_URL")
+    aws = ExternalAWS(external.rstrip("/")) if external else EmbeddedAWS(aws_port).start()
     apply_environ(aws.environ())
     parameters = {"Stage": "local"}
     # ATENDE_AUTH_CACHE_TTL_SECONDS overrides the template parameter AuthCacheTtlSeconds (how long a revoked
@@ -82,13 +103,17 @@ def main() -> int:
     mode = (
         "OpenAI (OPENAI_API_KEY is set)" if stack.upstream is None else f"offline upstream at {stack.upstream.base_url}"
     )
+    if isinstance(stack.aws, ExternalAWS):
+        aws_mode = "external, ATENDE_AWS_ENDPOINT_URL"
+    else:
+        aws_mode = "embedded moto, strict DynamoDB" if stack.aws.strict else "embedded moto"
     print(
         f"""
 Atende is running at {stack.url}
   OpenAI-compatible base URL: {stack.url}/v1
   API docs:                   {stack.url}/docs
   model provider:             {mode}
-  embedded AWS (moto):        {stack.aws.endpoint}
+  AWS endpoint:               {stack.aws.endpoint} ({aws_mode})
 
   operator root key: {stack.keys.root}
   demo admin key:    {stack.keys.admin}

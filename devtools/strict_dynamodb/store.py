@@ -1,0 +1,150 @@
+"""Direct access to moto's DynamoDB items, and the moto patch that keeps transactions from copying whole tables."""
+
+from __future__ import annotations
+
+import copy
+import functools
+import json
+import threading
+from typing import Any
+
+from moto.core import DEFAULT_ACCOUNT_ID
+from moto.core.model_instances import model_data
+from moto.dynamodb import models as dynamodb_models
+from moto.dynamodb.models import DynamoDBBackend, dynamodb_backends
+from moto.dynamodb.models.dynamo_type import Item
+from moto.dynamodb.models.table import Table
+
+Key = tuple[str, str]  # (table name, canonical JSON of the key attributes)
+
+
+def backend(region: str) -> DynamoDBBackend:
+    return dynamodb_backends[DEFAULT_ACCOUNT_ID][region]
+
+
+def key_of(table: Table | None, attrs: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The key attributes of an item (or of a Key argument), by the table's schema; None if they are missing."""
+    if table is None or not isinstance(attrs, dict) or table.hash_key_attr not in attrs:
+        return None
+    key = {table.hash_key_attr: attrs[table.hash_key_attr]}
+    if table.range_key_attr is not None:
+        if table.range_key_attr not in attrs:
+            return None
+        key[table.range_key_attr] = attrs[table.range_key_attr]
+    return key
+
+
+def canonical(table_name: str, key: dict[str, Any]) -> Key:
+    return table_name, json.dumps(key, sort_keys=True, separators=(",", ":"))
+
+
+def get_item(backend_: DynamoDBBackend, key: Key) -> Item | None:
+    table = backend_.tables.get(key[0])
+    if table is None:
+        return None
+    hash_key, range_key = backend_.get_keys_value(table, json.loads(key[1]))
+    return table.get_item(hash_key, range_key)
+
+
+def set_item(backend_: DynamoDBBackend, key: Key, item: Item | None) -> None:
+    """Put `item` in place of whatever the table holds under `key` (None deletes), bypassing every check."""
+    table = backend_.tables.get(key[0])
+    if table is None:
+        return
+    hash_key, range_key = backend_.get_keys_value(table, json.loads(key[1]))
+    if table.has_range_key:
+        if item is None:
+            table.items[hash_key].pop(range_key, None)
+        else:
+            table.items[hash_key][range_key] = item
+    elif item is None:
+        table.items.pop(hash_key, None)
+    else:
+        table.items[hash_key] = item  # type: ignore[assignment]  # moto types the values as range-key dicts
+
+
+def snapshot(backend_: DynamoDBBackend, keys: list[Key], *, copies: bool = True) -> dict[Key, Item | None]:
+    """The items under `keys`, to restore or to show later: private copies, since moto updates items in place."""
+    if not copies:
+        return {key: get_item(backend_, key) for key in keys}
+    return {key: copy.deepcopy(get_item(backend_, key)) for key in keys}
+
+
+def restore(backend_: DynamoDBBackend, saved: dict[Key, Item | None]) -> None:
+    for key, item in saved.items():
+        set_item(backend_, key, item)
+
+
+def transaction_keys(backend_: DynamoDBBackend, transact_items: list[dict[str, Any]]) -> list[Key]:
+    keys: list[Key] = []
+    for entry in transact_items:
+        for op_type, op in entry.items():
+            table = backend_.tables.get(op.get("TableName", ""))
+            key = key_of(table, op.get("Item") if op_type == "Put" else op.get("Key"))
+            if table is not None and key is not None:
+                keys.append(canonical(table.name, key))
+    return keys
+
+
+class _TableCopyGuard(threading.local):
+    active = False
+
+
+_guard = _TableCopyGuard()
+
+
+class _CopyWithoutTables:
+    """Stands in for the `copy` module inside moto's DynamoDB backend: while a patched transaction runs, a deep copy
+    of a Table is the table itself (moto copies every touched table for its rollback); everything else is copied."""
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(copy, name)
+
+    def deepcopy(self, value: Any, memo: dict[int, Any] | None = None) -> Any:
+        if _guard.active and isinstance(value, Table):
+            return value
+        return copy.deepcopy(value, memo)
+
+
+class _Untracked(list[Any]):
+    """moto keeps every model instance it ever created in `instances_tracked` (for its dashboard): every item
+    version and every copy would live forever. DynamoDB models are not kept."""
+
+    def append(self, _value: Any) -> None:
+        return None
+
+
+def untrack_dynamodb_models() -> None:
+    for model in model_data.get("dynamodb", {}).values():
+        if not isinstance(model.instances_tracked, _Untracked):  # type: ignore[attr-defined]
+            model.instances_tracked = _Untracked()  # type: ignore[attr-defined]
+
+
+def tracked_instances() -> int:
+    """How many model instances moto keeps for its dashboard, all services together."""
+    models: list[Any] = [model for by_name in model_data.values() for model in by_name.values()]
+    return sum(len(model.instances_tracked) for model in models)
+
+
+_original_transact = DynamoDBBackend.transact_write_items
+
+
+@functools.wraps(_original_transact)
+def _transact_touched_only(self: DynamoDBBackend, transact_items: list[dict[str, Any]]) -> None:
+    saved = snapshot(self, transaction_keys(self, transact_items))
+    _guard.active = True
+    try:
+        _original_transact(self, transact_items)
+    except BaseException:
+        restore(self, saved)
+        raise
+    finally:
+        _guard.active = False
+
+
+def install() -> None:
+    """Idempotent: transactions snapshot only the items they touch; DynamoDB model instances are not tracked."""
+    if DynamoDBBackend.transact_write_items is not _transact_touched_only:
+        dynamodb_models.copy = _CopyWithoutTables()  # type: ignore[attr-defined,assignment]
+        DynamoDBBackend.transact_write_items = _transact_touched_only  # type: ignore[method-assign]
+    untrack_dynamodb_models()

@@ -1,0 +1,46 @@
+"""The strict local DynamoDB's pure rules: item sizes, write units, the per-item meter, the fault plan."""
+
+from __future__ import annotations
+
+import pytest
+
+from devtools.strict_dynamodb.rules import FaultRule, Settings, Throughput, decide, item_size, write_units
+
+
+def test_item_size_follows_dynamodb_rules() -> None:
+    assert item_size({"pk": {"S": "héllo"}}) == 2 + 6
+    assert item_size({"n": {"N": "12345"}}) == 1 + 4  # 5 significant digits: 3 bytes + 1
+    assert item_size({"n": {"N": "-0.00100"}}) == 1 + 2  # leading and trailing zeros do not count
+    assert item_size({"b": {"B": "AAECAw=="}}) == 1 + 4  # binary counts decoded bytes
+    assert item_size({"m": {"M": {"a": {"BOOL": True}}}}) == 1 + 3 + (1 + 1 + 1)
+    assert item_size({"l": {"L": [{"NULL": True}, {"S": "ab"}]}}) == 1 + 3 + (1 + 1) + (2 + 1)
+    assert item_size({"ss": {"SS": ["a", "bc"]}}) == 2 + 3
+
+
+def test_write_units_round_up_per_kb() -> None:
+    assert write_units(0) == 1
+    assert write_units(1024) == 1
+    assert write_units(1025, 10) == 2
+
+
+def test_throughput_is_all_or_nothing_and_refills() -> None:
+    meter = Throughput()
+    assert meter.take({"a": 2, "b": 1}, limit=2) == []
+    assert meter.take({"a": 1, "b": 1}, limit=2) == ["a"]  # nothing charged: b still has 1
+    assert meter.take({"b": 1}, limit=2) == []
+
+
+def test_fault_plan_counts_and_scopes() -> None:
+    rules = [
+        FaultRule("GetItem", "latency", latency_ms=5),
+        FaultRule("GetItem", "error", table="orders", count=1),
+        FaultRule("*", "reset", key="k#1"),
+    ]
+    assert decide(rules, "GetItem", ["orders"], "").rule is rules[1]
+    second = decide(rules, "GetItem", ["orders"], '{"pk":{"S":"k#1"}}')
+    assert (second.latency_ms, second.rule) == (5, rules[2])
+    assert decide(rules, "PutItem", ["users"], "").rule is None
+    with pytest.raises(ValueError):
+        FaultRule("GetItem", "explode")
+    with pytest.raises(ValueError):
+        Settings().update({"nope": 1})
