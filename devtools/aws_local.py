@@ -52,8 +52,8 @@ class _QuietHandler(MotoRequestHandler):
 
 
 def strict_from_env() -> bool:
-    """ATENDE_LOCAL_AWS: `moto` (default: plain moto, one request at a time) or `strict` (devtools.strict_dynamodb)."""
-    mode = os.environ.get("ATENDE_LOCAL_AWS", "moto").strip().lower() or "moto"
+    """ATENDE_LOCAL_AWS: `strict` (default: devtools.strict_dynamodb in front of moto) or `moto` (plain moto)."""
+    mode = os.environ.get("ATENDE_LOCAL_AWS", "strict").strip().lower() or "strict"
     if mode not in ("moto", "strict"):
         raise ValueError(f"ATENDE_LOCAL_AWS must be 'moto' or 'strict', not {mode!r}")
     return mode == "strict"

@@ -3,15 +3,35 @@
 from __future__ import annotations
 
 import json
+import threading
 import urllib.request
+from collections.abc import Sized
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from devtools.strict_dynamodb import store
-from devtools.strict_dynamodb.rules import FaultRule
+from devtools.strict_dynamodb.rules import FaultRule, Settings
 
-if TYPE_CHECKING:
-    from devtools.strict_dynamodb.middleware import StrictDynamoDB
+
+class StrictDynamoDB(Protocol):
+    """What the control endpoint reads and changes of the layer (middleware.StrictDynamoDB)."""
+
+    lock: threading.Lock
+    settings: Settings
+    rules: list[FaultRule]
+    _stats_lock: threading.Lock
+
+    @property
+    def in_flight(self) -> Sized: ...
+    @property
+    def tokens(self) -> Sized: ...
+    @property
+    def history(self) -> Sized: ...
+    @property
+    def counts(self) -> Any: ...
+
+    def reset(self) -> None: ...
+
 
 PREFIX = "/_strict/"
 

@@ -28,8 +28,10 @@ def test_a_turn_costs_the_price_table_times_the_reported_usage_cached_tokens_inc
         "prompt_tokens_details": {"cached_tokens": 1536},
     }
     priced.upstream.enqueue(usage=usage)
-    answer = priced.chat({"message": "¿envíos?"})
+    # A long question and room for 400 output tokens: the reservation covers what the upstream reports.
+    answer = priced.chat({"message": "¿envíos? " + "detalle " * 2000, "max_tokens": 400})
     assert answer.status == 200, answer.text
+    assert "anomaly" not in answer.json.get("raw", {})
     price = resolve_price("gpt-4o")
     assert price is not None
     expected = cost_micros(price, input_tokens=2000, cached_input_tokens=1536, output_tokens=300)
@@ -40,6 +42,20 @@ def test_a_turn_costs_the_price_table_times_the_reported_usage_cached_tokens_inc
     report = priced.tenant.call("GET", "/v1/usage").json
     assert Decimal(str(report["spend_usd"])) == Decimal("0.006080")
     assert report["cached_input_tokens"] == 1536
+
+
+def test_usage_reported_past_the_reservation_is_billed_at_the_reservation(priced: ChatSetup) -> None:
+    """An upstream the tenant points base_url at may report anything: it cannot bill past what was held."""
+    priced.upstream.enqueue(usage={"prompt_tokens": 1_000_000_000, "completion_tokens": 10, "total_tokens": 10**9})
+    answer = priced.chat({"message": "¿envíos?", "conversation_id": "c-anomaly"})
+    assert answer.status == 200, answer.text
+    billed = Decimal(answer.json["cost_usd"])
+    assert Decimal(0) < billed < Decimal("0.01"), "billed at the reservation (this turn's worst case), not 2,500 USD"
+    report = priced.tenant.call("GET", "/v1/usage").json
+    assert Decimal(str(report["spend_usd"])) == billed
+    stored = priced.tenant.api.call("GET", "/v1/bots/shop/conversations/c-anomaly", key=priced.key).json["messages"]
+    anomaly = stored[-1]["turn"]["anomaly"]
+    assert anomaly["reported_cost_micros"] > 2_000_000_000 and anomaly["reserved_micros"] == int(billed * 1_000_000)
 
 
 def test_fifty_concurrent_chats_never_spend_past_the_budget(priced: ChatSetup) -> None:

@@ -13,8 +13,10 @@ import pytest
 
 from atende.billing import periods, reservations, values
 from atende.platform.errors import LimitExceeded
+from atende.platform.settings import get_settings
 from atende.store import stores
 from atende.store.conversations import conversation_pk
+from atende.store.counters import Contended
 from tests.support import TenantHandle
 
 TURNS = 50
@@ -60,9 +62,16 @@ def run_turns(handle: TenantHandle, cost_of: list[int]) -> Outcome:
                 }
             }
             operations = reservations.settlement_operations(reservation, cost, usage, bot_id="shop", model="gpt-4o")
-            stores().usage.transact([message, *operations])
+            for attempt in range(12):  # as the turn's own transaction does: again while DynamoDB is contended
+                try:
+                    stores().counters.transact([message, *operations], token=f"turn-{reservation.request_id}-{attempt}")
+                    break
+                except Contended:
+                    time.sleep(random.uniform(0.005, 0.01 * 2 ** min(attempt, 6)))
+            else:
+                raise RuntimeError("the settlement stayed contended")
             with outcome.lock:
-                outcome.billed.append(cost)
+                outcome.billed.append(min(cost, reservation.amount_micros))
         except BaseException as error:
             reservations.release(reservation)
             with outcome.lock:
@@ -78,7 +87,7 @@ def run_turns(handle: TenantHandle, cost_of: list[int]) -> Outcome:
 
 def month_counter(handle: TenantHandle) -> dict:
     month, _ = periods.periods(periods.utc())
-    return stores().usage.month_counter(handle.id, month)
+    return stores().counters.month_totals(handle.id, get_settings().budget_counter_shards, month)
 
 
 @pytest.fixture
@@ -99,7 +108,7 @@ def test_fifty_concurrent_worst_case_turns_bill_exactly_the_budget(budgeted: Ten
         assert "monthly budget of 1.00 USD" in refused.message and "resets at" in refused.message
     counter = month_counter(budgeted)
     assert int(counter["spent"]) == sum(outcome.billed) == int(counter["committed"])
-    assert not [name for name in counter if name.startswith("r_")], "every reservation was settled"
+    assert counter["held"] == [], "every reservation was settled"
     usage = budgeted.call("GET", "/v1/usage").json
     assert (usage["spend_micros"], usage["requests"], usage["refused"]) == (BUDGET_MICROS, 10, 40)
 
@@ -118,38 +127,36 @@ def test_turns_cheaper_than_their_worst_case_never_overshoot_either(budgeted: Te
     assert budgeted.call("GET", "/v1/usage").json["spend_micros"] == sum(outcome.billed)
 
 
-def test_an_underestimated_turn_is_billed_in_full_and_then_every_reservation_is_refused(budgeted: TenantHandle) -> None:
-    """Turns one after another, each costing 0.15 USD against its 0.10 USD reservation."""
+def test_turns_reported_past_their_reservation_are_billed_at_it_and_never_pass_the_budget(
+    budgeted: TenantHandle,
+) -> None:
+    """Turns one after another, each reported at 0.15 USD against its 0.10 USD reservation."""
     tenant, usage = stores().tenants.require(budgeted.id), values.Usage(400, 0, 200)
     billed: list[int] = []
     with pytest.raises(LimitExceeded) as refused:
         for _ in range(TURNS):
             reservation = reservations.reserve(tenant, f"req-{uuid.uuid4().hex}", WORST_CASE_MICROS, tokens=800)
             cost = WORST_CASE_MICROS + UNDERESTIMATE_MICROS
-            stores().usage.transact(reservations.settlement_operations(reservation, cost, usage, bot_id="b", model="m"))
-            billed.append(cost)
+            operations = reservations.settlement_operations(reservation, cost, usage, bot_id="b", model="m")
+            reservations.settle_alone(reservation, operations)
+            billed.append(min(cost, reservation.amount_micros))
     assert refused.value.code == "monthly_budget_exceeded"
 
     counter = month_counter(budgeted)
-    assert int(counter["spent"]) == int(counter["committed"]) == sum(billed), "the counter holds the real cost"
-    # 6 turns leave 0.90 USD spent, so a 7th is admitted and spends 0.15: one turn's underestimate over the budget.
-    assert len(billed) == 7 and sum(billed) == BUDGET_MICROS + UNDERESTIMATE_MICROS
+    assert int(counter["spent"]) == int(counter["committed"]) == sum(billed), "the counter holds what was billed"
+    assert len(billed) == 10 and sum(billed) == BUDGET_MICROS, "each at its reservation: exactly the budget"
     for amount in (1, WORST_CASE_MICROS):
         with pytest.raises(LimitExceeded):
             reservations.reserve(tenant, f"req-{uuid.uuid4().hex}", amount)
     assert budgeted.call("GET", "/v1/usage").json["spend_micros"] == sum(billed)
 
 
-def test_concurrent_underestimates_overshoot_by_at_most_one_each_for_the_turns_in_flight(
-    budgeted: TenantHandle,
-) -> None:
+def test_concurrent_turns_reported_past_their_reservations_never_pass_the_budget(budgeted: TenantHandle) -> None:
     outcome = run_turns(budgeted, [WORST_CASE_MICROS + UNDERESTIMATE_MICROS] * TURNS)
 
     assert outcome.errors == [] and len(outcome.billed) + len(outcome.refused) == TURNS
     counter = month_counter(budgeted)
-    assert int(counter["spent"]) == int(counter["committed"]) == sum(outcome.billed)
-    assert not [name for name in counter if name.startswith("r_")]
-    # The limit admits at most 10 reservations of 0.10 USD at once; each may come back 0.05 USD over.
-    assert BUDGET_MICROS < sum(outcome.billed) <= BUDGET_MICROS + 10 * UNDERESTIMATE_MICROS
+    assert int(counter["spent"]) == int(counter["committed"]) == BUDGET_MICROS
+    assert counter["held"] == []
     with pytest.raises(LimitExceeded):
         reservations.reserve(stores().tenants.require(budgeted.id), f"req-{uuid.uuid4().hex}", 1)

@@ -218,8 +218,8 @@ def records(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
 
 
 def test_turn_metrics_and_gauges_in_emf(records: list[dict[str, Any]]) -> None:
-    reservation = values.Reservation("t1", "r1", 5000, month_spent_micros=100, day_spent_micros=40)
-    metrics.emit_turn_metrics("t1", "shop", "gpt-4o", 3750, values.Usage(1000, 600, 200), reservation=reservation)
+    metrics.emit_turn_metrics("t1", "shop", "gpt-4o", 3750, values.Usage(1000, 600, 200), anomaly=True)
+    metrics.emit_gauges("t1", 3850, 3790)
     counters, gauges = records
     assert counters["_aws"]["CloudWatchMetrics"][0]["Dimensions"] == [["Tenant"]]
     assert (counters["CostMicros"], counters["InputTokens"], counters["CachedInputTokens"]) == (
@@ -228,6 +228,7 @@ def test_turn_metrics_and_gauges_in_emf(records: list[dict[str, Any]]) -> None:
         [600.0],
     )
     assert counters["OutputTokens"] == [200.0] and counters["Requests"] == [1.0] and counters["bot"] == "shop"
+    assert counters["UsageAnomalies"] == [1.0], "a report past the reservation is counted"
     assert gauges["_aws"]["CloudWatchMetrics"][0]["Dimensions"] == [["Tenant"], ["Stage", "Tenant"]]
     assert (gauges["MonthToDateCostMicros"], gauges["DayToDateCostMicros"]) == ([3850.0], [3790.0])
     points = {(p.name, p.dimensions) for p in datapoints(gauges)}

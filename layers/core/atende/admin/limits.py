@@ -23,6 +23,7 @@ from atende.models.limits import (
     UsageTotals,
 )
 from atende.platform.errors import InvalidRequest, UpstreamError
+from atende.platform.settings import get_settings
 from atende.store import stores
 from atende.store.table import AuditEntry
 from atende.store.usage_report import add_up
@@ -124,11 +125,13 @@ def get_usage(tenant_id: str, period: str | None) -> UsageReport:
     """Spend, tokens, requests and refusals of a month or a day, with breakdowns by day, bot and model."""
     period = parse_period(period)
     figures = add_up(stores().usage.usage_items(tenant_id, period))
+    counters = stores().counters.shards_of(tenant_id, get_settings().budget_counter_shards, period[:7])
+    held = sum(int(c.get("committed", 0)) - int(c.get("spent", 0)) for c in counters.values())
     return UsageReport(
         tenant_id=tenant_id,
         period=period,
         price_table_version=PRICE_TABLE_VERSION,
-        reserved_micros=figures.reserved_micros,
+        reserved_micros=max(0, held),
         by_day={k: _totals(v) for k, v in sorted(figures.by_day.items())},
         by_bot={k: _totals(v) for k, v in sorted(figures.by_bot.items())},
         by_model={k: _totals(v) for k, v in sorted(figures.by_model.items())},

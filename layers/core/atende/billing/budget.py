@@ -41,6 +41,7 @@ class Held:
         self.bot_id, self.model = bot_id, model
         self.cost: int | None = None
         self.usage = Usage()
+        self.anomaly: dict[str, int] | None = None  # set when the provider reported more than was reserved
         self._settled = False
         self._timings: dict[str, float | None] = {}
 
@@ -49,8 +50,14 @@ class Held:
         never refused after the spend); the reserved model's price when that one has none."""
         self.usage = Usage.from_openai(usage)
         self.model = model
-        self.cost = turn_cost(price_for(self.tenant, model, strict=False) or self._price, self.usage)
-        return self.cost
+        cost = turn_cost(price_for(self.tenant, model, strict=False) or self._price, self.usage)
+        held = self.reservation.amount_micros
+        if cost > held:  # a report past the worst case (a misbehaving upstream): billed at what was held
+            logger.warning("usage above the reservation", extra={"cost_micros": cost, "reserved_micros": held})
+            self.anomaly = {"reported_cost_micros": cost, "reserved_micros": held}
+            cost = held
+        self.cost = cost
+        return cost
 
     def settlement_operations(self, *, model: str | None = None) -> list[dict[str, Any]]:
         """The transaction items that settle the charge: write them with the turn's messages, then `settled()`."""
@@ -62,10 +69,13 @@ class Held:
             self.reservation, self.cost, self.usage, bot_id=self.bot_id or "-", model=self.model
         )
 
-    def settled(self, *, upstream_seconds: float | None = None, overhead_seconds: float | None = None) -> None:
-        """The settlement landed (in the caller's transaction); the timings go with the turn's metrics."""
-        self._settled = True
+    def timings(self, *, upstream_seconds: float | None, overhead_seconds: float | None) -> None:
+        """The provider's time and Atende's own, for the turn's metrics."""
         self._timings = {"upstream_seconds": upstream_seconds, "overhead_seconds": overhead_seconds}
+
+    def settled(self) -> None:
+        """The settlement landed in the caller's own transaction (with the turn's messages)."""
+        self._settled = True
 
     def _close(self) -> None:
         if self.cost is None:  # the provider was never paid
@@ -80,7 +90,7 @@ class Held:
                 self.model,
                 self.cost,
                 self.usage,
-                reservation=self.reservation,
+                anomaly=self.anomaly is not None,
                 requests=self.reservation.requests,
                 upstream_seconds=self._timings.get("upstream_seconds"),
                 overhead_seconds=self._timings.get("overhead_seconds"),
@@ -89,7 +99,7 @@ class Held:
     def _settle_alone(self) -> None:
         """The provider was paid but nothing settled it: bill the call on its own."""
         try:
-            stores().usage.transact(self.settlement_operations())
+            reservations.settle_alone(self.reservation, self.settlement_operations())
             self._settled = True
         except Exception:  # noqa: BLE001 — reported here; the reservation is given back (a no-op if it landed)
             logger.exception("could not settle a paid call", extra={"request_id": self.reservation.request_id})

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from atende.billing.pricing import PRICE_TABLE_VERSION
-from atende.billing.values import Reservation, Usage
+from atende.billing.values import Usage
 from atende.models.tenants import Tenant
 from atende.platform.metrics import record
 from atende.platform.settings import get_settings
@@ -30,7 +30,7 @@ def emit_turn_metrics(
     cost: int = 0,
     usage: Usage | None = None,
     *,
-    reservation: Reservation | None = None,
+    anomaly: bool = False,
     refused: bool = False,
     requests: int = 1,
     upstream_seconds: float | None = None,
@@ -41,9 +41,10 @@ def emit_turn_metrics(
     `upstream_seconds` is the provider call (retries and fallbacks included); `overhead_seconds` the rest of
     the turn, Atende's own time (the dashboard's GatewayOverhead).
 
-    Pass the turn's `reservation` to also emit the spend gauges (spend when it was reserved + this cost);
-    the limits function's schedule refreshes them every minute regardless. `refused=True` counts a turn a
-    limit (or moderation) refused; `requests=0` bills spend that is not a user request (a summary).
+    The spend gauges come from the limits function's schedule (every minute), read from the counters.
+    `anomaly=True` counts a provider report above the reserved worst case (billed at the reservation).
+    `refused=True` counts a turn a limit (or moderation) refused; `requests=0` bills spend that is not a user
+    request (a summary).
     """
     tenant_id = tenant if isinstance(tenant, str) else tenant.id
     metadata = {"bot": bot_id, "model": model, "price_version": PRICE_TABLE_VERSION}
@@ -59,8 +60,8 @@ def emit_turn_metrics(
     }
     if requests:
         figures["Requests"] = requests
+    if anomaly:
+        figures["UsageAnomalies"] = 1
     timings = (("UpstreamLatency", upstream_seconds), ("GatewayOverhead", overhead_seconds))
     latency = {name: seconds * 1000 for name, seconds in timings if seconds}
     record({"Tenant": tenant_id}, counts=figures, milliseconds=latency or None, metadata=metadata)
-    if reservation is not None:
-        emit_gauges(tenant_id, reservation.month_spent_micros + cost, reservation.day_spent_micros + cost)

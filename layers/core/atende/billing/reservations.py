@@ -1,14 +1,15 @@
-"""Budget reservations in DynamoDB: hold a call's worst case, settle its real cost, or give it back.
+"""Budget reservations: hold a call's worst case on a counter shard, settle its real cost once, or give it back.
 
-Every call reserves its worst case before it runs (one conditional UpdateItem: committed + amount <= limit) and
-settles its real cost after, so while the worst case holds, concurrent calls never spend past a hard limit.
-If a provider bills more than the worst case, settlement still records the real cost (the counter is never
-wrong) and the overshoot stays bounded: once `committed` passes the limit every further reservation is refused,
-so the limit is passed by at most the underestimates of the calls holding a reservation when the last one was
-admitted. That is one call's underestimate when calls run one after another, and at most one per reservation
-the limit can hold at once (budget / smallest reservation) when they run concurrently.
+A reservation is one transaction: the reservation item and its part on one shard (and the day counter when the
+tenant has a daily budget). Each shard may hold its share of every limit, and the shares add up to the limit,
+so concurrent calls never hold more than the limit together; a call that fits no single shard's room is split
+over several shards in one transaction, so the whole budget stays usable. The real cost is settled at most at
+what was reserved (a provider reporting more is recorded as an anomaly, never billed past the hold), so spend
+never passes a hard limit.
 
-Only `budget.hold` calls these in the product; they stay public for the tests of the counter's semantics.
+Every write carries a ClientRequestToken derived from the request id, so a retried write whose first answer was
+lost is applied once; an outcome that stays unknown is resolved by reading the reservation, never by writing
+the money again. Only `budget.hold` calls these in the product; the tests of the counters call them directly.
 """
 
 from __future__ import annotations
@@ -17,21 +18,47 @@ import random
 import time
 from typing import Any
 
-from botocore.exceptions import ClientError
-
 from atende.billing.periods import periods, utc
 from atende.billing.policy import tenant_limits
 from atende.billing.pricing import PRICE_TABLE_VERSION
 from atende.billing.refusals import caps_for, refusal_for
 from atende.billing.values import Reservation, Usage
+from atende.models.limits import Limits
 from atende.models.tenants import Tenant
-from atende.platform.errors import Conflict
+from atende.platform.errors import Conflict, UpstreamUnavailable
+from atende.platform.settings import get_settings
 from atende.store import stores
-from atende.store.usage import Refused
+from atende.store.counters import Contended, Part, Refused, ShardCaps, parts_of
+from atende.store.usage_report import report_additions
 
 # Far above the chat function's timeout: a reservation this old belongs to an invocation that is gone, so
 # sweeping it can never race with its own settlement.
 RESERVATION_TTL_SECONDS = 300
+CONTENDED_ATTEMPTS = 6
+CONTENDED_ROUNDS = 5  # rounds over every shard while they are all busy, before giving up with a 503
+REFUSED, CONTENDED = "refused", "contended"
+
+
+def share(limit: int | None, shards: int, shard: int) -> int | None:
+    """Shard `shard`'s share of `limit`: equal shares, the remainder on shard 0, adding up to the limit."""
+    if limit is None:
+        return None
+    return limit // shards + (limit % shards if shard == 0 else 0)
+
+
+def shard_caps(limits: Limits, shards: int, part: Part) -> ShardCaps:
+    """What shard `part.shard` may hold before `part` is added (conditions cannot add, so we subtract)."""
+
+    def room(limit: int | None, need: int) -> int | None:
+        mine = share(limit, shards, part.shard)
+        return None if mine is None else mine - need
+
+    return ShardCaps(
+        month_micros=room(limits.monthly_budget_micros, part.amount),
+        day_micros=room(limits.daily_budget_micros, part.amount),
+        tokens=room(limits.monthly_token_quota, part.tokens),
+        requests=room(limits.monthly_request_quota, part.requests) if part.requests else None,
+    )
 
 
 def reserve(
@@ -45,85 +72,241 @@ def reserve(
     requests: int = 1,
     now: float | None = None,
 ) -> Reservation:
-    """Hold `amount_micros` (the call's worst case) and `tokens` against the tenant's limits: one UpdateItem.
+    """Hold `amount_micros` (the call's worst case) and `tokens` against the tenant's limits.
 
-    Raises LimitExceeded naming the limit and when it resets. Expired reservations blocking the tenant are
-    swept on the spot, then the reservation is tried once more. `requests=0` is for a call that is not a user
-    request (a summary): outside the request quota, and its refusal is not counted as a refused request.
+    Raises LimitExceeded naming the limit and when it resets (expired reservations blocking the tenant are swept
+    first), Conflict when this request id already holds another reservation, UpstreamUnavailable when DynamoDB
+    stays contended. `requests=0` is for a call that is not a user request (a summary): outside the request
+    quota, and its refusal is not counted as a refused request.
     """
     limits, moment = tenant_limits(tenant).effective, utc(now)
     month, dd = periods(moment)
-    caps, store = caps_for(limits, amount_micros, tokens, requests), stores().usage
-    swept = False
-    for attempt in range(4):
-        if any(room is not None and room < 0 for room in vars(caps).values()):
-            counter: dict[str, Any] = {}
-        else:
-            try:
-                figures = store.reserve(
-                    tenant.id,
-                    month,
-                    dd,
-                    request_id,
-                    amount=amount_micros,
-                    tokens=tokens,
-                    expires_at=int(moment.timestamp()) + RESERVATION_TTL_SECONDS,
-                    caps=caps,
-                    requests=requests,
-                )
-                spent, day_spent = figures["spent"], figures["day_spent"]
-                return Reservation(tenant.id, request_id, amount_micros, tokens, month, dd, spent, day_spent, requests)
-            except Refused as refused:
-                counter = refused.item
-                if f"r_{request_id}" in counter:
-                    # Request ids are unique per call: this hold is ours, written by an attempt whose answer was
-                    # lost (the SDK retried after a timeout). Adopt it rather than refuse or hold twice.
-                    held = counter[f"r_{request_id}"]
-                    if int(held.get("amount", -1)) != amount_micros:
-                        raise Conflict(
-                            f"Request {request_id} already holds another reservation.", param="request_id"
-                        ) from None
-                    spent, day_spent = int(counter.get("spent", 0)), int(counter.get(f"ds_{dd}", 0))
-                    return Reservation(
-                        tenant.id, request_id, amount_micros, tokens, month, dd, spent, day_spent, requests
-                    )
-            except ClientError as error:  # a transaction holds the counter: DynamoDB asks us to retry
-                if error.response.get("Error", {}).get("Code") != "TransactionConflictException" or attempt == 3:
-                    raise
-                time.sleep(random.uniform(0.005, 0.03))  # noqa: S311 — jitter, not crypto
-                continue
-            if not swept and store.sweep(tenant.id, month, counter, moment.timestamp()):
-                swept = True
-                continue
-        if requests:
-            store.count(tenant.id, f"{month}-{dd}", "refused", bot_id=bot_id, model=model)
-        raise refusal_for(limits, counter, amount_micros, tokens, moment)
-    raise AssertionError("unreachable")
+    shards = get_settings().budget_counter_shards
+    expires_at = int(moment.timestamp()) + RESERVATION_TTL_SECONDS
+    wanted = Reservation(tenant.id, request_id, amount_micros, tokens, month, dd, requests)
+    whole = caps_for(limits, amount_micros, tokens, requests)
+    counters: dict[int, dict[str, Any]] = {}
+    if all(room is None or room >= 0 for room in vars(whole).values()):
+        for swept in (False, True):
+            outcomes = [CONTENDED]
+            for round_ in range(CONTENDED_ROUNDS):
+                first = random.randrange(shards)  # noqa: S311 — load spreading, not crypto
+                outcomes = []
+                for shard in [(first + i) % shards for i in range(shards)]:
+                    outcome = _try(wanted, [Part(shard, amount_micros, tokens, requests)], limits, shards, expires_at)
+                    if isinstance(outcome, Reservation):
+                        return outcome
+                    outcomes.append(outcome)
+                if CONTENDED not in outcomes:
+                    break
+                _pause(round_)  # some shard was too busy to answer: try them all again before reading them
+            if REFUSED not in outcomes:
+                raise UpstreamUnavailable("The budget counters are busy; try again soon.", code="budget_contended")
+            # Every shard refused it alone: read them all at once, and split it over their rooms if they add up.
+            counters = stores().counters.shards_of(tenant.id, shards, month, f"{month}-{dd}")
+            parts = split(limits, shards, counters, wanted, dd)
+            if parts and isinstance(held := _try(wanted, parts, limits, shards, expires_at, attempts=3), Reservation):
+                return held
+            if swept or not sweep_tenant(tenant.id, moment.timestamp()):
+                break
+        existing = stores().counters.reservation(tenant.id, request_id)
+        if existing is not None:  # refused because this request id holds it already (a lost answer), or held it
+            return _adopt(wanted, existing)
+    if requests:
+        stores().usage.count(tenant.id, f"{month}-{dd}", "refused", bot_id=bot_id, model=model)
+    raise refusal_for(limits, totals(counters, dd), amount_micros, tokens, moment)
+
+
+def _try(
+    wanted: Reservation, parts: list[Part], limits: Limits, shards: int, expires_at: int, *, attempts: int = 2
+) -> Reservation | str:
+    """One reservation (retried briefly while contended): the reservation, REFUSED or CONTENDED."""
+    store = stores().counters
+    caps = {part.shard: shard_caps(limits, shards, part) for part in parts}
+    if any(room is not None and room < 0 for cap in caps.values() for room in vars(cap).values()):
+        return REFUSED  # a part larger than its shard's whole share (a new item would pass any condition)
+    token = f"reserve-{'-'.join(f'{p.shard}:{p.amount}' for p in parts)}-{wanted.request_id}"
+    for attempt in range(attempts):
+        try:
+            written = store.reserve(
+                wanted.tenant_id,
+                wanted.request_id,
+                month=wanted.month,
+                day=wanted.day,
+                parts=parts,
+                caps=caps,
+                expires_at=expires_at,
+                token=token,
+            )
+            return _with_record(wanted, written)
+        except Refused as refused:
+            if refused.existing is not None:
+                return _adopt(wanted, refused.existing)
+            return REFUSED
+        except Contended:
+            _pause(attempt)
+    return CONTENDED
+
+
+def _adopt(wanted: Reservation, existing: dict[str, Any]) -> Reservation:
+    """This request id already holds a reservation: ours, written by an attempt whose answer was lost."""
+    if existing.get("status") != "held" or sum(p.amount for p in parts_of(existing)) != wanted.amount_micros:
+        raise Conflict(f"Request {wanted.request_id} already holds another reservation.", param="request_id")
+    return _with_record(wanted, existing)
+
+
+def _with_record(wanted: Reservation, item: dict[str, Any]) -> Reservation:
+    record = {
+        "month": item.get("month"),
+        "day": item.get("day"),
+        "parts": item.get("parts"),
+        "daily": item.get("daily"),
+    }
+    return Reservation(
+        wanted.tenant_id,
+        wanted.request_id,
+        wanted.amount_micros,
+        wanted.tokens,
+        wanted.month,
+        wanted.day,
+        wanted.requests,
+        record,
+    )
+
+
+def split(
+    limits: Limits, shards: int, counters: dict[int, dict[str, Any]], wanted: Reservation, dd: str
+) -> list[Part] | None:
+    """Parts over several shards that fit their rooms as last read, or None when the rooms do not add up."""
+
+    def rooms(limit: int | None, attr: str) -> list[int] | None:
+        if limit is None:
+            return None
+        return [max(0, (share(limit, shards, k) or 0) - int(counters.get(k, {}).get(attr, 0))) for k in range(shards)]
+
+    month, day = rooms(limits.monthly_budget_micros, "committed"), rooms(limits.daily_budget_micros, "day_committed")
+    money = [min(r) for r in zip(*(x for x in (month, day) if x is not None), strict=True)] if month or day else None
+    tokens = rooms(limits.monthly_token_quota, "committed_tokens")
+    requests = rooms(limits.monthly_request_quota, "requests")
+    amounts = _spread(wanted.amount_micros, money, shards)
+    token_parts = _spread(wanted.tokens, tokens, shards)
+    if amounts is None or token_parts is None:
+        return None
+    request_shard = 0
+    if wanted.requests and requests is not None:
+        open_shards = [k for k in range(shards) if requests[k] >= wanted.requests]
+        if not open_shards:
+            return None
+        request_shard = open_shards[0]
+    used = {k for k in range(shards) if amounts[k] or token_parts[k]} | ({request_shard} if wanted.requests else set())
+    return [Part(k, amounts[k], token_parts[k], wanted.requests if k == request_shard else 0) for k in sorted(used)]
+
+
+def _spread(need: int, rooms: list[int] | None, shards: int) -> list[int] | None:
+    """`need` spread greedily over the rooms (everything on shard 0 when unchecked), or None if it cannot fit."""
+    if rooms is None:
+        return [need if k == 0 else 0 for k in range(shards)]
+    if sum(rooms) < need:
+        return None
+    parts, left = [0] * shards, need
+    for k in sorted(range(shards), key=lambda k: -rooms[k]):
+        parts[k] = min(left, rooms[k])
+        left -= parts[k]
+    return parts
+
+
+def totals(counters: dict[int, dict[str, Any]], dd: str) -> dict[str, Any]:
+    """The shards added up, in the form `refusal_for` reads."""
+    total = {"committed": 0, f"dc_{dd}": 0, "committed_tokens": 0, "requests": 0}
+    for counter in counters.values():
+        total["committed"] += int(counter.get("committed", 0))
+        total[f"dc_{dd}"] += int(counter.get("day_committed", 0))
+        total["committed_tokens"] += int(counter.get("committed_tokens", 0))
+        total["requests"] += int(counter.get("requests", 0))
+    return total
 
 
 def settlement_operations(
     reservation: Reservation, cost: int, usage: Usage, *, bot_id: str, model: str
 ) -> list[dict[str, Any]]:
-    """Transaction items that settle a reservation; written with the turn's messages in one transaction."""
-    return stores().usage.settlement_operations(
-        reservation.tenant_id,
-        reservation.month,
-        reservation.day,
-        reservation.request_id,
-        reserved=reservation.amount_micros,
-        reserved_tokens=reservation.tokens,
-        cost=cost,
-        counts=usage.counts(),
-        bot_id=bot_id,
-        model=model,
-        price_version=PRICE_TABLE_VERSION,
-        requests=reservation.requests,
+    """Transaction items that consume the reservation into spend and add the turn to the day report.
+
+    `cost` must not exceed the reservation (budget.hold caps it). Written with the turn's messages in one
+    transaction; conditional on the reservation being held, so it lands at most once.
+    """
+    cost = min(cost, reservation.amount_micros)  # never past the hold (budget.hold records why, as an anomaly)
+    counts = usage.counts()
+    used = counts["input_tokens"] + counts["output_tokens"]
+    parts = parts_of(dict(reservation.record))
+    costs: dict[int, tuple[int, int]] = {}
+    left_cost, left_used = cost, used
+    for i, part in enumerate(parts):
+        last = i == len(parts) - 1
+        share_cost = left_cost if last else cost * part.amount // max(1, reservation.amount_micros)
+        share_used = left_used if last else used * part.amount // max(1, reservation.amount_micros)
+        costs[part.shard] = (share_cost, share_used)
+        left_cost, left_used = left_cost - share_cost, left_used - share_used
+    store = stores().counters
+    operations = store.settlement_operations(
+        reservation.tenant_id, reservation.request_id, dict(reservation.record), costs
     )
+    figures = {"spent": cost, **counts, "requests": reservation.requests}
+    additions = report_additions(figures, bot_id=bot_id, model=model, price_version=PRICE_TABLE_VERSION)
+    report_key = stores().usage.report_key(
+        reservation.tenant_id, f"{reservation.month}-{reservation.day}", parts[0].shard
+    )
+    operations.append({"Update": {"TableName": store.name, "Key": report_key, **additions}})
+    return operations
 
 
-def release(reservation: Reservation) -> None:
-    """Give back a reservation whose call failed before any usage was billed."""
-    r = reservation
-    stores().usage.release(
-        r.tenant_id, r.month, r.day, r.request_id, amount=r.amount_micros, tokens=r.tokens, requests=r.requests
-    )
+def settle_alone(reservation: Reservation, operations: list[dict[str, Any]]) -> None:
+    """Write a settlement on its own (retried while contended); settled before by a lost attempt is success."""
+    token = f"settle-{reservation.request_id}"
+    for attempt in range(CONTENDED_ATTEMPTS):
+        try:
+            stores().counters.transact(operations, token=token)
+            return
+        except Refused:
+            if _status(reservation) == "settled":
+                return
+            raise
+        except Contended:
+            _pause(attempt)
+    raise UpstreamUnavailable("The budget counters are busy; the call could not be settled.", code="budget_contended")
+
+
+def release(reservation: Reservation) -> bool:
+    """Give back a reservation whose call failed before any usage was billed; False if it was not held."""
+    store = stores().counters
+    operations = store.release_operations(reservation.tenant_id, reservation.request_id, dict(reservation.record))
+    for attempt in range(CONTENDED_ATTEMPTS):
+        try:
+            store.transact(operations, token=f"release-{reservation.request_id}")
+            return True
+        except Refused:
+            return False
+        except Contended:
+            _pause(attempt)
+    raise UpstreamUnavailable("The budget counters are busy; the hold expires on its own.", code="budget_contended")
+
+
+def sweep_tenant(tenant_id: str, now: float) -> int:
+    """Give back the tenant's reservations whose calls are long gone; returns how many."""
+    store, swept = stores().counters, 0
+    for item in store.expired(tenant_id, get_settings().budget_counter_shards, now):
+        request_id = str(item["PK"]).split("#", 2)[2]
+        record = store.reservation(tenant_id, request_id)
+        if record is None or record.get("status") != "held":
+            continue
+        held = Reservation(tenant_id, request_id, 0, record=record)
+        swept += release(held)
+    return swept
+
+
+def _status(reservation: Reservation) -> str | None:
+    item = stores().counters.reservation(reservation.tenant_id, reservation.request_id)
+    return str(item.get("status")) if item else None
+
+
+def _pause(attempt: int) -> None:
+    time.sleep(random.uniform(0.005, 0.02 * (2**attempt)))  # noqa: S311 — jitter, not crypto

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from atende.billing.metrics import emit_gauges, emit_global_gauge
 from atende.billing.periods import periods, utc
+from atende.billing.reservations import sweep_tenant
 from atende.platform.observability import logger
+from atende.platform.settings import get_settings
 from atende.store import stores
 
 
@@ -18,24 +18,18 @@ def tick(now: float | None = None) -> dict[str, int]:
     """
     moment = utc(now)
     month, dd = periods(moment)
-    store = stores().usage
+    shards = get_settings().budget_counter_shards
     tenants = stores().tenants.list()
-    ids = [t.id for t in tenants]
-    counters, configs = store.month_counters(ids, month), store.limits_of(ids)
-    # Reservations made just before midnight on the last day of a month live in that month's counter.
-    just_rolled_over = dd == "01" and moment.hour == 0 and moment.minute < 15
-    last_month = periods(moment - timedelta(days=1))[0] if just_rolled_over else ""
-    previous = store.month_counters(ids, last_month) if last_month else {}
+    configs = stores().usage.limits_of([t.id for t in tenants])
     swept = reported = global_day = 0
     for tenant in tenants:
-        counter = counters.get(tenant.id, {})
-        swept += store.sweep(tenant.id, month, counter, moment.timestamp())
-        if last_month:
-            swept += store.sweep(tenant.id, last_month, previous.get(tenant.id, {}), moment.timestamp())
-        day_spent = int(counter.get(f"ds_{dd}", 0))
+        swept += sweep_tenant(tenant.id, moment.timestamp())
+        counters = stores().counters.shards_of(tenant.id, shards, month)
+        month_spent = sum(int(counter.get("spent", 0)) for counter in counters.values())
+        day_spent = sum(int(item.get("spent", 0)) for item in stores().usage.usage_items(tenant.id, f"{month}-{dd}"))
         global_day += day_spent
-        if counter or (tenant.id in configs and configs[tenant.id].effective.has_budget):
-            emit_gauges(tenant.id, int(counter.get("spent", 0)), day_spent)
+        if any(counters.values()) or (tenant.id in configs and configs[tenant.id].effective.has_budget):
+            emit_gauges(tenant.id, month_spent, day_spent)
             reported += 1
     emit_global_gauge(global_day)
     if swept:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 
@@ -34,17 +35,17 @@ class Usage:
 
 @dataclass(frozen=True)
 class Reservation:
-    """Budget held for one call; carries what settlement and the spend gauges need.
+    """Budget held for one call: what settlement needs to consume it (or a release to give it back).
 
-    Made and consumed by `budget.hold`, which settles or releases it on every exit path.
+    Made and consumed by `budget.hold`, which settles or releases it on every exit path. `record` is the stored
+    reservation's month, day, parts per shard and whether a day counter holds it too.
     """
 
     tenant_id: str
     request_id: str
     amount_micros: int
     tokens: int = 0
-    month: str = ""  # yyyy-mm of the counter holding it
+    month: str = ""  # yyyy-mm
     day: str = ""  # dd
-    month_spent_micros: int = 0  # settled spend of the month / day when it was made
-    day_spent_micros: int = 0
     requests: int = 1  # 0: a call that is not a user request (a summary), outside the request quota
+    record: Mapping[str, Any] = field(default_factory=dict)

@@ -129,14 +129,16 @@ def _answer_with_model(
             cost_micros=cost,
             max_tokens=params["max_tokens"],
             moderation=[v.record() for v in verdicts],
+            anomaly=held.anomaly,
         )
         if bot:
             guard_output(tenant.id, bot, turn, deadline)
-        _persist(tenant, bot, request, history, turn, held.settlement_operations(model=turn.model))
-        held.settled(
+        held.timings(
             upstream_seconds=result.upstream_seconds,
             overhead_seconds=max(0.0, time.monotonic() - request.started - result.upstream_seconds),
         )
+        if _persist(tenant, bot, request, history, turn, held.settlement_operations(model=turn.model)):
+            held.settled()  # else the hold settles the call on its own as the block ends
     if bot and history and bot.history.summarize and trimmed and request.conversation_id:
         summaries.fold(tenant, bot, request.conversation_id, history, trimmed, deadline)
     return turn
@@ -224,25 +226,23 @@ def _persist(
     history: History | None,
     turn: TurnResult,
     operations: list[dict[str, Any]],
-) -> None:
-    """The turn's messages and its billing in one transaction; without a conversation, billing alone."""
+) -> bool:
+    """The turn's messages and its billing in one transaction; False when there is no conversation to store."""
     store = stores().conversations
-    if bot and request.conversation_id:
-        reply = {
-            k: v
-            for k, v in turn.choices[0]["message"].items()
-            if k in ("role", "content", "tool_calls") and v is not None
-        }
-        store.append(
-            tenant.id,
-            bot.id,
-            request.conversation_id,
-            [*request.new_messages, reply],
-            after_seq=history.last_seq if history else None,  # None: the store reads the tail itself
-            retention_days=tenant.retention_days,
-            request_id=request.request_id,
-            turn_record=turn.record(),
-            extra_operations=operations,
-        )
-    elif operations:
-        store.transact(operations)
+    if not (bot and request.conversation_id):
+        return False
+    reply = {
+        k: v for k, v in turn.choices[0]["message"].items() if k in ("role", "content", "tool_calls") and v is not None
+    }
+    store.append(
+        tenant.id,
+        bot.id,
+        request.conversation_id,
+        [*request.new_messages, reply],
+        after_seq=history.last_seq if history else None,  # None: the store reads the tail itself
+        retention_days=tenant.retention_days,
+        request_id=request.request_id,
+        turn_record=turn.record(),
+        extra_operations=operations,
+    )
+    return True

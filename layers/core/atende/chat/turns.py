@@ -54,6 +54,7 @@ class TurnResult:
     cost_micros: int = 0
     max_tokens: int | None = None
     raw: dict[str, Any] | None = None
+    anomaly: dict[str, int] | None = None  # the provider reported more than was reserved (billed at the hold)
     created: int = field(default_factory=lambda: int(time.time()))
 
     @property
@@ -70,4 +71,5 @@ class TurnResult:
             "handoff": self.handoff.reason if self.handoff else None,
             "flagged": self.flagged,
             "moderation": self.moderation,
+            **({"anomaly": self.anomaly} if self.anomaly else {}),
         }

@@ -10,6 +10,7 @@ from atende.platform.settings import get_settings
 from atende.store.audit import AuditStore
 from atende.store.bots import BotStore
 from atende.store.conversations import ConversationStore
+from atende.store.counters import CounterStore
 from atende.store.keys import KeyStore
 from atende.store.tenants import TenantStore
 from atende.store.usage import UsageStore
@@ -23,6 +24,7 @@ class Stores:
     audit: AuditStore
     conversations: ConversationStore
     usage: UsageStore
+    counters: CounterStore
 
 
 @cache
@@ -36,4 +38,5 @@ def stores() -> Stores:
         audit=AuditStore(table),
         conversations=ConversationStore(table),
         usage=UsageStore(table),
+        counters=CounterStore(table),
     )

@@ -1,4 +1,4 @@
-"""The day report items (`USAGE#yyyy-mm-dd`): how a turn adds to one, and how a usage read adds them up."""
+"""The day report shards (`USAGE#yyyy-mm-dd#k`): how a turn adds to one, and how a usage read adds them up."""
 
 from __future__ import annotations
 
@@ -44,21 +44,19 @@ class UsageFigures:
     by_day: dict[str, dict[str, int]] = field(default_factory=dict)
     by_bot: dict[str, dict[str, int]] = field(default_factory=dict)
     by_model: dict[str, dict[str, int]] = field(default_factory=dict)
-    reserved_micros: int = 0  # held right now by calls in progress (from the month counter)
 
 
 def add_up(items: list[dict[str, Any]]) -> UsageFigures:
-    """The figures of a month counter and its day reports (or of one day report), as a usage read answers them."""
+    """The figures of a month's or a day's report shards, added up as a usage read answers them."""
     figures = UsageFigures()
     for item in items:
-        sk = str(item["SK"]).removeprefix("USAGE#")
-        if len(sk) == 7:  # the month counter: only what is held right now comes from it
-            figures.reserved_micros = max(0, int(item.get("committed", 0)) - int(item.get("spent", 0)))
+        day_name = str(item["SK"]).removeprefix("USAGE#").split("#")[0]
+        if len(day_name) != 10:  # not a day report
             continue
-        day = {name: int(item.get(name, 0)) for name in REPORT_FIELDS}
-        figures.by_day[sk] = day
+        day = figures.by_day.setdefault(day_name, dict.fromkeys(REPORT_FIELDS, 0))
         for name in REPORT_FIELDS:
-            figures.totals[name] += day[name]
+            day[name] += int(item.get(name, 0))
+            figures.totals[name] += int(item.get(name, 0))
         for attr, value in item.items():
             scope, _, rest = str(attr).partition("#")
             if scope not in _SCOPES or "#" not in rest:
