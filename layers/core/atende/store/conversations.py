@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import random
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -63,12 +64,26 @@ class ConversationStore(TableStore):
         live = [item for item in reversed(items[:limit]) if not is_expired(item)]
         return History([_message(item) for item in live], last_seq, summary, [_seq(i) for i in live], through)
 
-    def all_messages(self, tenant_id: str, bot_id: str, conversation_id: str) -> list[dict[str, Any]]:
-        items = self.query_all(
-            KeyConditionExpression=Key("PK").eq(conversation_pk(tenant_id, bot_id, conversation_id))
-            & Key("SK").begins_with("MSG#")
-        )
-        return [_message(item, with_meta=True) for item in items if not is_expired(item)]
+    def messages_after(
+        self, tenant_id: str, bot_id: str, conversation_id: str, *, after_seq: int, page_size: int
+    ) -> Iterator[dict[str, Any]]:
+        """Stored messages after `after_seq`, oldest first, with their metadata; read `page_size` at a time.
+
+        A generator: the reader stops when its answer is full, and no more pages are read than it consumed.
+        """
+        kwargs: dict[str, Any] = {
+            "KeyConditionExpression": Key("PK").eq(conversation_pk(tenant_id, bot_id, conversation_id))
+            & Key("SK").between(_sk(after_seq + 1), "MSG#~"),
+            "Limit": page_size,
+        }
+        while True:
+            page = self.table.query(**kwargs)
+            for item in page.get("Items", []):
+                if not is_expired(item):
+                    yield _message(item, with_meta=True)
+            if "LastEvaluatedKey" not in page:
+                return
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
     def append(
         self,
