@@ -86,7 +86,7 @@ class KeyStore(TableStore):
             raise NotFound(f"No API key '{key_id}'.", param="key_id")
         key_hash = str(ref["key_hash"])
         self.transact(
-            self._revocation(tenant_id, key_id, key_hash, utc_now()),
+            _revocation(self.name, tenant_id, key_id, key_hash, utc_now()),
             audit,
             on_condition_failed=NotFound(f"No API key '{key_id}'.", param="key_id"),
         )
@@ -99,23 +99,24 @@ class KeyStore(TableStore):
         now, count = utc_now(), 0
         for ref in self._refs(tenant_id):
             if ref.get("revoked_at") is None:
-                self.transact(self._revocation(tenant_id, str(ref["id"]), str(ref["key_hash"]), now))
+                self.transact(_revocation(self.name, tenant_id, str(ref["id"]), str(ref["key_hash"]), now))
                 count += 1
         return count
 
-    def _revocation(self, tenant_id: str, key_id: str, key_hash: str, now: str) -> list[dict[str, Any]]:
-        """The key and its reference marked revoked together (the first revocation's time is kept)."""
-        update = "SET revoked_at = if_not_exists(revoked_at, :now)"
-        values = {":now": now, ":tenant": tenant_id}
-        return [
-            {
-                "Update": {
-                    "TableName": self.name,
-                    "Key": key,
-                    "UpdateExpression": update,
-                    "ConditionExpression": "tenant_id = :tenant",
-                    "ExpressionAttributeValues": values,
-                }
+
+def _revocation(table: str, tenant_id: str, key_id: str, key_hash: str, now: str) -> list[dict[str, Any]]:
+    """The key and its reference marked revoked together (the first revocation's time is kept)."""
+    update = "SET revoked_at = if_not_exists(revoked_at, :now)"
+    values = {":now": now, ":tenant": tenant_id}
+    return [
+        {
+            "Update": {
+                "TableName": table,
+                "Key": key,
+                "UpdateExpression": update,
+                "ConditionExpression": "tenant_id = :tenant",
+                "ExpressionAttributeValues": values,
             }
-            for key in (_key(key_hash), _ref(tenant_id, key_id))
-        ]
+        }
+        for key in (_key(key_hash), _ref(tenant_id, key_id))
+    ]
