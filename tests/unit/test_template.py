@@ -323,6 +323,16 @@ def test_no_function_gets_secretsmanager_or_wildcard_actions_on_everything(
                 assert text == json.dumps({"Ref": "RootKeySecret"}) or "secret:atende/${Stage}/tenants/" in text
 
 
+def test_the_config_function_restores_secrets_and_never_lists_them(resources: dict[str, Any]) -> None:
+    # ListSecrets cannot be narrowed to a prefix; credentials are listed from the table instead. A secret still
+    # scheduled for deletion is restored when its credential is stored again.
+    actions = {a for statement in _statements(resources["ConfigFunction"]) for a in _as_list(statement["Action"])}
+    assert "secretsmanager:RestoreSecret" in actions
+    for function in FUNCTIONS:
+        for statement in _statements(resources[function]):
+            assert "secretsmanager:ListSecrets" not in _as_list(statement["Action"]), function
+
+
 def test_only_the_authorizer_reads_the_root_key(resources: dict[str, Any]) -> None:
     readers = {
         name

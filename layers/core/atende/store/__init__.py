@@ -10,6 +10,7 @@ from atende.platform.settings import get_settings
 from atende.store.audit import AuditStore
 from atende.store.bots import BotStore
 from atende.store.conversations import ConversationStore
+from atende.store.credentials import CredentialStore
 from atende.store.keys import KeyStore
 from atende.store.tenants import TenantStore
 from atende.store.usage import UsageStore
@@ -22,6 +23,7 @@ class Stores:
     keys: KeyStore
     audit: AuditStore
     conversations: ConversationStore
+    credentials: CredentialStore
     usage: UsageStore
 
 
@@ -35,5 +37,6 @@ def stores() -> Stores:
         keys=KeyStore(table),
         audit=AuditStore(table),
         conversations=ConversationStore(table),
+        credentials=CredentialStore(table),
         usage=UsageStore(table),
     )
