@@ -1,9 +1,4 @@
-"""Provider credentials listed from the table (no ListSecrets), and stored again right after a delete.
-
-Secrets Manager deletes asynchronously: for a while after a delete the name is "scheduled for deletion", a new
-value is refused and the name cannot be created again. moto deletes at once and accepts writes to a scheduled
-secret, so `aws_deletion_rules` makes its client answer as Secrets Manager does (same codes and messages).
-"""
+"""Provider credentials listed from the table (no ListSecrets), and stored again right after a delete."""
 
 from __future__ import annotations
 
@@ -39,7 +34,12 @@ def secrets_calls() -> Iterator[list[tuple[str, dict[str, Any]]]]:
 
 
 class DeletionRules:
-    """Secrets Manager's answers around a deletion, on the functions' client."""
+    """Secrets Manager's answers around a deletion, on the functions' client (same codes and messages).
+
+    Secrets Manager deletes asynchronously: for a while after a delete the name is "scheduled for deletion", a new
+    value is refused and the name cannot be created again. moto deletes at once and accepts writes to a scheduled
+    secret, so these rules answer for it.
+    """
 
     def __init__(self) -> None:
         self.purging: set[str] = set()  # force-deleted, still being purged: the next create is refused once
