@@ -6,12 +6,12 @@ import os
 from dataclasses import dataclass
 
 from atende.access.keys import Caller, Scope, display_prefix, hash_key
+from atende.admin import credentials
 from atende.models.bots import Bot, BotCreate
 from atende.models.common import utc_now
 from atende.models.credentials import CredentialPut
 from atende.models.keys import KeyInfo
 from atende.models.tenants import Tenant
-from atende.providers import credentials
 from atende.store import stores
 from atende.store.table import AuditEntry
 
@@ -106,8 +106,6 @@ def seed(keys: DemoKeys, *, upstream_base_url: str | None, upstream_api_key: str
             id=key_id, tenant_id=DEMO_TENANT, prefix=display_prefix(key), label=label, scopes=scopes, created_at=now
         )
         store.keys.put(hash_key(key), info, None)
-    credentials.put_credential(
-        system.tenant_id,
-        "openai",
-        CredentialPut.model_validate({"api_key": upstream_api_key, "base_url": upstream_base_url}),
+    credentials.store_credential(
+        system, "openai", CredentialPut.model_validate({"api_key": upstream_api_key, "base_url": upstream_base_url})
     )

@@ -92,11 +92,17 @@ def get_model(model: Annotated[str, Path(max_length=128)]) -> Response[dict]:
 
 @app.get("/v1/bots/<bot>/conversations/<conversation>", tags=["conversations"])
 def get_conversation(
-    bot: BotId, conversation: Annotated[ConversationId, Path()], limit: Annotated[int, Query(ge=1, le=1000)] = 1000
+    bot: BotId,
+    conversation: Annotated[ConversationId, Path()],
+    limit: Annotated[int, Query(ge=1, le=1000, description="At most this many messages in the page.")] = 1000,
+    cursor: Annotated[
+        str | None, Query(max_length=64, pattern=r"^[A-Za-z0-9_-]+$", description="`next_cursor` of the last page.")
+    ] = None,
 ) -> Response[dict]:
+    """A stored conversation, oldest first, in pages: `limit` messages or about 5 MB, then `next_cursor`."""
     who = caller(app)
     who.require(Scope.CHAT)
-    return json_response(read_conversation(who.tenant_id, bot, conversation, limit=limit))
+    return json_response(read_conversation(who.tenant_id, bot, conversation, limit=limit, cursor=cursor))
 
 
 @app.delete("/v1/bots/<bot>/conversations/<conversation>", tags=["conversations"])

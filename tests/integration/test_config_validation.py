@@ -257,6 +257,16 @@ def test_unknown_field_is_named(world: World, route: tuple[str, str]) -> None:
     assert "unknown field" in error["message"]
 
 
+@pytest.mark.parametrize("route", POST_PUT_PATCH, ids=_id)
+@pytest.mark.parametrize("literal", ["NaN", "Infinity", "-Infinity", "1e999"])
+def test_non_finite_numbers_are_refused_naming_their_path(world: World, route: tuple[str, str], literal: str) -> None:
+    operation(route)
+    spec = json.dumps(SPECS[route].body or {})
+    body = spec[:-1] + ("," if spec != "{}" else "") + f'"nested": {{"list": [1, {{"at": {literal}}}]}}}}'
+    error = refused(world.call(route, data=body, headers=JSON), 400, "nested.list[1].at")
+    assert "finite" in error["message"]
+
+
 # --- fields: wrong types, out-of-range numbers, too-long strings, patterns (from the schema) -----------
 def _wrong_type(options: list[dict[str, Any]]) -> Any:
     """A JSON value none of the alternatives accepts."""

@@ -236,6 +236,8 @@ EXPECTED_RESPONSES = {
     "ACCESS_DENIED": (403, "permission_error", None),
     "THROTTLED": (429, "rate_limit_error", None),
     "QUOTA_EXCEEDED": (429, "rate_limit_error", None),
+    "INTEGRATION_TIMEOUT": (504, "timeout_error", "gateway_timeout"),
+    "INTEGRATION_FAILURE": (502, "server_error", "integration_failure"),
     "DEFAULT_4XX": (None, "invalid_request_error", None),
     "DEFAULT_5XX": (None, "server_error", None),
 }
@@ -264,6 +266,30 @@ def test_every_gateway_response_is_an_openai_envelope(resources: dict[str, Any])
     for kind, spec in resources["Api"]["Properties"]["GatewayResponses"].items():
         body = _render(spec["ResponseTemplates"]["application/json"])
         assert set(body["error"]) == {"message", "type", "param", "code"}, kind
+
+
+@pytest.mark.parametrize("kind", ["INTEGRATION_TIMEOUT", "INTEGRATION_FAILURE", "QUOTA_EXCEEDED"])
+def test_answers_a_retry_could_double_are_marked_not_to_be_retried(resources: dict[str, Any], kind: str) -> None:
+    # OpenAI SDKs retry 429, 502 and 504 by themselves unless `x-should-retry: false`; a turn that timed out at the
+    # gateway may have been stored and billed, so a blind retry would pay for it twice.
+    headers = resources["Api"]["Properties"]["GatewayResponses"][kind]["ResponseParameters"]["Headers"]
+    assert headers["x-should-retry"] == "'false'"
+
+
+def test_the_longest_deadline_leaves_room_to_store_the_turn_within_api_gateways_29_s(
+    template: dict[str, Any],
+) -> None:
+    from atende.models.bots import MAX_DEADLINE_SECONDS, Bot, BotCreate
+    from atende.platform.settings import Settings
+
+    assert MAX_DEADLINE_SECONDS <= 25
+    assert template["Parameters"]["WebhookDeadlineSeconds"]["MaxValue"] == MAX_DEADLINE_SECONDS
+    assert Settings.model_fields["webhook_deadline_seconds"].metadata[-1].le == MAX_DEADLINE_SECONDS
+    with pytest.raises(ValueError, match="API Gateway ends a request at 29 s"):
+        BotCreate.model_validate({"id": "b", "deadline_seconds": 26})
+    assert BotCreate.model_validate({"id": "b", "deadline_seconds": 25}).deadline_seconds == 25
+    stored = {"id": "b", "version": 1, "created_at": "t", "updated_at": "t", "deadline_seconds": 28}
+    assert Bot.model_validate(stored).deadline_seconds == MAX_DEADLINE_SECONDS, "a bot stored with 28 s still loads"
 
 
 def test_unauthorized_message_tells_how_to_send_the_key(resources: dict[str, Any]) -> None:
@@ -295,6 +321,16 @@ def test_no_function_gets_secretsmanager_or_wildcard_actions_on_everything(
             for resource in _as_list(statement["Resource"]):
                 text = _text(resource)
                 assert text == json.dumps({"Ref": "RootKeySecret"}) or "secret:atende/${Stage}/tenants/" in text
+
+
+def test_the_config_function_restores_secrets_and_never_lists_them(resources: dict[str, Any]) -> None:
+    # ListSecrets cannot be narrowed to a prefix; credentials are listed from the table instead. A secret still
+    # scheduled for deletion is restored when its credential is stored again.
+    actions = {a for statement in _statements(resources["ConfigFunction"]) for a in _as_list(statement["Action"])}
+    assert "secretsmanager:RestoreSecret" in actions
+    for function in FUNCTIONS:
+        for statement in _statements(resources[function]):
+            assert "secretsmanager:ListSecrets" not in _as_list(statement["Action"]), function
 
 
 def test_only_the_authorizer_reads_the_root_key(resources: dict[str, Any]) -> None:

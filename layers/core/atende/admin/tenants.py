@@ -5,12 +5,12 @@ from __future__ import annotations
 import secrets as random
 
 from atende.access.keys import Caller, Scope
+from atende.admin import credentials
 from atende.admin.keys import issue_key
 from atende.billing import usage_plans
 from atende.models.common import utc_now
 from atende.models.keys import KeyCreate, KeyCreated
 from atende.models.tenants import SuspendRequest, Tenant, TenantCreate, TenantPatch
-from atende.providers import credentials
 from atende.store import stores
 from atende.store.table import AuditEntry
 
@@ -66,8 +66,7 @@ def delete_tenant(caller: Caller, tenant_id: str) -> dict:
     tenant = store.tenants.require(tenant_id)
     revoked = store.keys.revoke_all(tenant_id)
     usage_plans.delete_tenant_resources(tenant_id)  # alarms, plan and API Gateway key, before the LIMITS item goes
-    for credential in credentials.list_credentials(tenant_id):
-        credentials.delete_credential(tenant_id, credential.provider)
+    credentials.delete_all(tenant_id)
     removed = store.tenants.delete_items(tenant_id)
     deleted_at = store.tenants.bury(tenant_id, _audit(caller, tenant_id, "tenant.delete"))
     revoked += store.keys.revoke_all(tenant_id)  # a key its admins issued while this ran

@@ -8,6 +8,7 @@ from typing import Any
 from atende.billing.budget import Usage
 from atende.chat.turns import TurnResult
 from atende.models.content import text_of
+from atende.web.sizes import ANSWER_BUDGET_BYTES, wire_bytes
 
 WEBHOOK_REPLY_BUDGET_BYTES = 10_000
 
@@ -35,11 +36,34 @@ def webhook_answer(turn: TurnResult, bot_id: str, *, include_history: bool, incl
     if turn.moderation:
         answer["moderation"] = turn.moderation
     _fit(answer)
+    # The answer stays under Lambda's limit: `raw` when it takes at most half the budget, the history in the rest.
+    raw_size = wire_bytes({"raw": turn.raw}) if include_raw else 0
+    raw_fits = raw_size <= ANSWER_BUDGET_BYTES // 2
     if include_history:
-        answer["history"] = updated_history(turn)
+        _add_history(answer, updated_history(turn), room=ANSWER_BUDGET_BYTES - (raw_size if raw_fits else 0))
     if include_raw:
-        answer["raw"] = turn.raw
+        answer["raw"] = turn.raw if raw_fits else None
+        if not raw_fits:
+            answer["raw_truncated"] = True
     return answer
+
+
+def _add_history(answer: dict[str, Any], history: list[dict[str, Any]], *, room: int) -> None:
+    """The newest messages of `history` that fit in `room` bytes, oldest first; `history_truncated` if cut.
+
+    The newest are kept: a tool sends the history back as the next turn's, and the prompt keeps the recent part.
+    """
+    used = wire_bytes({**answer, "history": [], "history_truncated": True, "raw_truncated": True})
+    kept: list[dict[str, Any]] = []
+    for message in reversed(history):
+        size = wire_bytes(message) + 1
+        if used + size > room:
+            break
+        kept.append(message)
+        used += size
+    answer["history"] = kept[::-1]
+    if len(kept) < len(history):
+        answer["history_truncated"] = True
 
 
 def _fit(answer: dict[str, Any]) -> None:

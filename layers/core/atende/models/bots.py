@@ -2,14 +2,34 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import ConfigDict, Field, StringConstraints, field_validator
+from pydantic import AfterValidator, ConfigDict, Field, StringConstraints, WithJsonSchema, field_validator
 
 from atende.models.common import ConfigBody, Label, Slug
 
 PromptName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")]
 ModelName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:/-]{0,127}$")]
+MAX_DEADLINE_SECONDS = 25  # API Gateway ends a request at 29 s; the turn is stored after the deadline
+
+
+def _within_gateway_limit(value: float) -> float:
+    if value > MAX_DEADLINE_SECONDS:
+        raise ValueError(
+            f"must be at most {MAX_DEADLINE_SECONDS} s: API Gateway ends a request at 29 s, and after the deadline "
+            "the turn is still stored and billed (and a cold start may come first)"
+        )
+    return value
+
+
+# The maximum is checked by a validator whose message says why (a bare `le` would not); the schema still shows it.
+Deadline = Annotated[
+    float,
+    Field(ge=1),
+    AfterValidator(_within_gateway_limit),
+    WithJsonSchema({"type": "number", "minimum": 1, "maximum": MAX_DEADLINE_SECONDS}),
+]
 MODERATION_CATEGORIES = (
     "harassment",
     "harassment/threatening",
@@ -116,7 +136,7 @@ class BotSettings(ConfigBody):
     instant_answers: list[InstantAnswer] = Field(default_factory=list, max_length=200)
     fallbacks: list[FallbackProvider] = Field(default_factory=list, max_length=5)
     redact_pii: bool = False
-    deadline_seconds: float | None = Field(default=None, ge=1, le=28, description="Per-call deadline.")
+    deadline_seconds: Deadline | None = Field(default=None, description="Per-call deadline, 1 to 25 s.")
 
     @field_validator("default_prompts")
     @classmethod
@@ -160,7 +180,7 @@ class BotPatch(ConfigBody):
     instant_answers: list[InstantAnswer] | None = Field(default=None, max_length=200)
     fallbacks: list[FallbackProvider] | None = Field(default=None, max_length=5)
     redact_pii: bool | None = None
-    deadline_seconds: float | None = Field(default=None, ge=1, le=28)
+    deadline_seconds: Deadline | None = Field(default=None, description="Per-call deadline, 1 to 25 s.")
 
 
 class Bot(BotSettings):
@@ -172,3 +192,9 @@ class Bot(BotSettings):
     version: int
     created_at: str
     updated_at: str
+
+    @field_validator("deadline_seconds", mode="before")
+    @classmethod
+    def _stored_before_the_limit(cls, value: Any) -> Any:
+        """A bot stored when 28 s was allowed still loads: it runs with the longest deadline allowed now."""
+        return min(float(value), MAX_DEADLINE_SECONDS) if isinstance(value, int | float | Decimal) else value

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
@@ -13,6 +14,22 @@ from atende.platform.errors import InvalidRequest
 MAX_MESSAGE_CHARS = 32_000
 ConversationId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:@+=-]{0,127}$")]
 Role = Literal["system", "developer", "user", "assistant", "tool"]
+
+
+def _not_a_number(literal: str) -> float:
+    raise ValueError(f"numbers must be finite (got {literal})")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"numbers must be finite (got {text})")
+    return value
+
+
+def finite_json(text: str) -> Any:
+    """`json.loads` refusing NaN, Infinity and overflowing numbers (what the request body check refuses too)."""
+    return json.loads(text, parse_constant=_not_a_number, parse_float=_finite_float)
 
 
 class ChatMessage(BaseModel):
@@ -111,7 +128,7 @@ class WebhookChatRequest(SamplingOverrides):
         """Tools that can only send strings send the history as a JSON string holding an array."""
         if isinstance(value, str):
             try:
-                value = json.loads(value)
+                value = finite_json(value)
             except json.JSONDecodeError as error:
                 raise ValueError(f"not a JSON array ({error.msg})") from error
         if value is not None and not isinstance(value, list):
@@ -123,7 +140,7 @@ class WebhookChatRequest(SamplingOverrides):
     def _schema_string(cls, value: Any) -> Any:
         if isinstance(value, str) and value.strip().startswith("{"):
             try:
-                return json.loads(value)
+                return finite_json(value)
             except json.JSONDecodeError as error:
                 raise ValueError(f"not valid JSON ({error.msg})") from error
         return value

@@ -18,7 +18,8 @@ class Settings(BaseModel):
     notifications_topic_arn: str = ""
     limits_topic_arn: str = ""
     rest_api_id_parameter: str = ""
-    webhook_deadline_seconds: float = Field(default=8.0, ge=1, le=28)
+    # At most 25: API Gateway ends a request at 29 s, and the turn is stored after its deadline.
+    webhook_deadline_seconds: float = Field(default=8.0, ge=1, le=25)
     auth_cache_ttl_seconds: int = Field(default=60, ge=0, le=3600)
     bot_cache_seconds: float = Field(default=60, ge=0, le=600)
     tenant_cache_seconds: float = Field(default=5, ge=0, le=60)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -14,8 +15,11 @@ from botocore.exceptions import ClientError
 from atende.models.common import utc_now
 from atende.models.credentials import CredentialInfo, CredentialPut, mask
 from atende.platform import aws
+from atende.platform.errors import Conflict
 from atende.platform.settings import get_settings
 
+WRITE_ATTEMPTS = 6
+RESTORE_WAIT_SECONDS = 0.5
 CACHE_SECONDS = 300  # a rotated key also takes effect at once: a provider 401 forces one fresh read
 
 
@@ -48,7 +52,8 @@ def _read(name: str, *, force: bool) -> dict[str, Any] | None:
             name, transform="json", max_age=CACHE_SECONDS, force_fetch=force, VersionStage="AWSCURRENT"
         )
     except GetParameterError as error:
-        if "ResourceNotFoundException" in str(error):
+        # A secret scheduled for deletion refuses reads: it is as good as gone.
+        if "ResourceNotFoundException" in str(error) or _scheduled_for_deletion(error):
             return None
         raise
     return value if isinstance(value, dict) else None
@@ -70,39 +75,70 @@ def put_credential(tenant_id: str, provider: str, body: CredentialPut) -> Creden
         "organization": body.organization,
         "updated_at": utc_now(),
     }
-    name, secret_string = credential_secret_name(tenant_id, provider), json.dumps(document)
-    client = aws.client("secretsmanager")
-    try:
-        client.put_secret_value(SecretId=name, SecretString=secret_string)
-    except ClientError as error:
-        if error.response["Error"]["Code"] != "ResourceNotFoundException":
-            raise
-        client.create_secret(
-            Name=name,
-            SecretString=secret_string,
-            Description=f"Atende {provider} credential of tenant {tenant_id}",
-            Tags=[{"Key": "atende:tenant", "Value": tenant_id}, {"Key": "atende:provider", "Value": provider}],
-        )
+    _write(tenant_id, provider, json.dumps(document))
     _provider().clear_cache()
     return _info(provider, document)
+
+
+def _write(tenant_id: str, provider: str, secret_string: str) -> None:
+    """Put a new value, creating the secret when there is none, and reviving one still being deleted.
+
+    Secrets Manager deletes asynchronously: for a while after a delete (even a forced one) the name is "scheduled
+    for deletion", a new value is refused and the name cannot be created again. A scheduled secret is restored
+    and written; one already being purged is waited for, then created.
+    """
+    name, client = credential_secret_name(tenant_id, provider), aws.client("secretsmanager")
+    for _ in range(WRITE_ATTEMPTS):
+        try:
+            client.put_secret_value(SecretId=name, SecretString=secret_string)
+            return
+        except ClientError as error:
+            if _scheduled_for_deletion(error):
+                _restore(client, name)
+                continue
+            if _code(error) != "ResourceNotFoundException":
+                raise
+        try:
+            client.create_secret(
+                Name=name,
+                SecretString=secret_string,
+                Description=f"Atende {provider} credential of tenant {tenant_id}",
+                Tags=[{"Key": "atende:tenant", "Value": tenant_id}, {"Key": "atende:provider", "Value": provider}],
+            )
+            return
+        except ClientError as error:
+            if _scheduled_for_deletion(error):
+                _restore(client, name)
+            elif _code(error) != "ResourceExistsException":  # created meanwhile by a concurrent PUT: put again
+                raise
+    raise Conflict(
+        f"The previous '{provider}' credential is still being deleted; send the PUT again in a few seconds.",
+        param="provider",
+        code="credential_being_deleted",
+    )
+
+
+def _restore(client: Any, name: str) -> None:
+    """Cancel a scheduled deletion; when the secret is already being purged, give the purge a moment instead."""
+    try:
+        client.restore_secret(SecretId=name)
+    except ClientError as error:
+        if _code(error) not in ("ResourceNotFoundException", "InvalidRequestException"):
+            raise
+        time.sleep(RESTORE_WAIT_SECONDS)
+
+
+def _code(error: ClientError) -> str:
+    return str(error.response.get("Error", {}).get("Code", ""))
+
+
+def _scheduled_for_deletion(error: Exception) -> bool:
+    return "for deletion" in str(error)  # "already scheduled for deletion", "marked for deletion"
 
 
 def describe_credential(tenant_id: str, provider: str) -> CredentialInfo | None:
     value = _read(credential_secret_name(tenant_id, provider), force=True)
     return _info(provider, value) if value else None
-
-
-def list_credentials(tenant_id: str) -> list[CredentialInfo]:
-    prefix = f"{get_settings().credentials_secret_prefix}/{tenant_id}/"
-    paginator = aws.client("secretsmanager").get_paginator("list_secrets")
-    names = [
-        secret["Name"]
-        for page in paginator.paginate(Filters=[{"Key": "name", "Values": [prefix]}])
-        for secret in page.get("SecretList", [])
-        if secret["Name"].startswith(prefix) and "DeletedDate" not in secret
-    ]
-    infos = (describe_credential(tenant_id, name.removeprefix(prefix)) for name in sorted(names))
-    return [info for info in infos if info is not None]
 
 
 def delete_credential(tenant_id: str, provider: str) -> bool:

@@ -11,6 +11,7 @@ from atende.store.audit import AuditStore
 from atende.store.bots import BotStore
 from atende.store.conversations import ConversationStore
 from atende.store.counters import CounterStore
+from atende.store.credentials import CredentialStore
 from atende.store.keys import KeyStore
 from atende.store.tenants import TenantStore
 from atende.store.usage import UsageStore
@@ -23,6 +24,7 @@ class Stores:
     keys: KeyStore
     audit: AuditStore
     conversations: ConversationStore
+    credentials: CredentialStore
     usage: UsageStore
     counters: CounterStore
 
@@ -37,6 +39,7 @@ def stores() -> Stores:
         keys=KeyStore(table),
         audit=AuditStore(table),
         conversations=ConversationStore(table),
+        credentials=CredentialStore(table),
         usage=UsageStore(table),
         counters=CounterStore(table),
     )

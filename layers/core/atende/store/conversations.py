@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import random
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -12,6 +13,7 @@ from boto3.dynamodb.conditions import Key
 from botocore.exceptions import ClientError
 
 from atende.models.common import utc_now
+from atende.store.items import MAX_ITEM_BYTES, fit_message, item_bytes, stored_json
 from atende.store.table import TableStore, expires_at, is_expired, transaction_cancel_reasons
 
 MAX_APPEND_ATTEMPTS = 40  # a hot conversation with many concurrent turns converges well before this
@@ -62,12 +64,26 @@ class ConversationStore(TableStore):
         live = [item for item in reversed(items[:limit]) if not is_expired(item)]
         return History([_message(item) for item in live], last_seq, summary, [_seq(i) for i in live], through)
 
-    def all_messages(self, tenant_id: str, bot_id: str, conversation_id: str) -> list[dict[str, Any]]:
-        items = self.query_all(
-            KeyConditionExpression=Key("PK").eq(conversation_pk(tenant_id, bot_id, conversation_id))
-            & Key("SK").begins_with("MSG#")
-        )
-        return [_message(item, with_meta=True) for item in items if not is_expired(item)]
+    def messages_after(
+        self, tenant_id: str, bot_id: str, conversation_id: str, *, after_seq: int, page_size: int
+    ) -> Iterator[dict[str, Any]]:
+        """Stored messages after `after_seq`, oldest first, with their metadata; read `page_size` at a time.
+
+        A generator: the reader stops when its answer is full, and no more pages are read than it consumed.
+        """
+        kwargs: dict[str, Any] = {
+            "KeyConditionExpression": Key("PK").eq(conversation_pk(tenant_id, bot_id, conversation_id))
+            & Key("SK").between(_sk(after_seq + 1), "MSG#~"),
+            "Limit": page_size,
+        }
+        while True:
+            page = self.table.query(**kwargs)
+            for item in page.get("Items", []):
+                if not is_expired(item):
+                    yield _message(item, with_meta=True)
+            if "LastEvaluatedKey" not in page:
+                return
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
     def append(
         self,
@@ -91,6 +107,7 @@ class ConversationStore(TableStore):
         """
         pk = conversation_pk(tenant_id, bot_id, conversation_id)
         now, ttl = utc_now(), expires_at(retention_days)
+        items = _message_items(pk, messages, now=now, ttl=ttl, request_id=request_id, turn_record=turn_record)
         seq = self._last_seq(pk) if after_seq is None else after_seq
         for _ in range(MAX_APPEND_ATTEMPTS):
             puts = [
@@ -98,22 +115,11 @@ class ConversationStore(TableStore):
                     "Put": {
                         "TableName": self.name,
                         "ConditionExpression": "attribute_not_exists(PK)",
-                        "Item": {
-                            "PK": pk,
-                            "SK": _sk(seq + i + 1),
-                            "type": "message",
-                            "role": message["role"],
-                            "message": json.dumps(message, ensure_ascii=False),
-                            "created_at": now,
-                            "request_id": request_id,
-                            "expires_at": ttl,
-                        },
+                        "Item": {**item, "SK": _sk(seq + i + 1)},
                     }
                 }
-                for i, message in enumerate(messages)
+                for i, item in enumerate(items)
             ]
-            if turn_record is not None and puts:
-                puts[-1]["Put"]["Item"]["turn"] = json.dumps(turn_record, ensure_ascii=False, default=str)
             try:
                 self.transact(puts + list(extra_operations or []))
                 return seq + len(messages)
@@ -186,6 +192,47 @@ class ConversationStore(TableStore):
         return int(str(items[0]["SK"]).removeprefix("MSG#")) if items else 0
 
 
+def _message_items(
+    pk: str,
+    messages: list[dict[str, Any]],
+    *,
+    now: str,
+    ttl: int,
+    request_id: str,
+    turn_record: dict[str, Any] | None,
+) -> list[dict[str, Any]]:
+    """One item per message, each under DynamoDB's item size: a message too large is stored truncated.
+
+    The provider was paid and the caller gets the whole reply either way; what must not happen is a turn
+    lost to a refused write. A truncated item says so (`truncated`), and so does the turn record.
+    """
+    items: list[dict[str, Any]] = []
+    flagged = {**turn_record, "stored_truncated": True} if turn_record is not None else None
+    for i, message in enumerate(messages):
+        last = i == len(messages) - 1
+        item: dict[str, Any] = {
+            "PK": pk,
+            "SK": _sk(0),
+            "type": "message",
+            "role": message["role"],
+            "message": "",
+            "created_at": now,
+            "request_id": request_id,
+            "expires_at": ttl,
+            "truncated": True,
+        }
+        if last and flagged is not None:
+            item["turn"] = json.dumps(flagged, ensure_ascii=False, default=str)
+        stored, truncated = fit_message(message, MAX_ITEM_BYTES - item_bytes(item))
+        item["message"] = stored_json(stored)
+        if not truncated:
+            del item["truncated"]
+        items.append(item)
+    if turn_record is not None and items and not any(item.get("truncated") for item in items):
+        items[-1]["turn"] = json.dumps(turn_record, ensure_ascii=False, default=str)
+    return items
+
+
 def _seq(item: dict[str, Any]) -> int:
     return int(str(item["SK"]).removeprefix("MSG#"))
 
@@ -197,4 +244,6 @@ def _message(item: dict[str, Any], *, with_meta: bool = False) -> dict[str, Any]
         message["seq"] = int(str(item["SK"]).removeprefix("MSG#"))
         if item.get("turn"):
             message["turn"] = json.loads(item["turn"])
+        if item.get("truncated"):
+            message["truncated"] = True
     return message

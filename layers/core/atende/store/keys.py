@@ -1,10 +1,10 @@
-"""API keys: looked up by the SHA-256 of the key; listed per tenant through GSI1."""
+"""API keys: looked up by the SHA-256 of the key; listed and revoked through the tenant's own partition."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from boto3.dynamodb.conditions import Attr, Key
+from boto3.dynamodb.conditions import Key
 from botocore.exceptions import ClientError
 
 from atende.models.common import utc_now
@@ -17,23 +17,49 @@ def _key(key_hash: str) -> dict[str, str]:
     return {"PK": f"KEY#{key_hash}", "SK": "KEY"}
 
 
+def _ref(tenant_id: str, key_id: str) -> dict[str, str]:
+    return {"PK": tenant_pk(tenant_id), "SK": f"KEY#{key_id}"}
+
+
 class KeyStore(TableStore):
+    """Each key is two items written in one transaction: `KEY#<hash>` (what the authorizer reads, by hash) and a
+    reference `TENANT#<t> / KEY#<id>` holding the hash and a copy of the key's info.
+
+    Listing and revoking read the reference with consistent Queries and GetItems on the table: a GSI lags, so a
+    key created a moment ago could be missing from it, and "revoke the key I just created" or a tenant deletion
+    would miss it.
+    """
+
     def put(self, key_hash: str, info: KeyInfo, audit: AuditEntry | None) -> None:
-        item = {
-            **_key(key_hash),
-            "type": "key",
-            "GSI1PK": tenant_pk(info.tenant_id),
-            "GSI1SK": f"KEY#{info.id}",
-            **info.model_dump(exclude_none=True),
+        fields = info.model_dump(exclude_none=True)
+        item = {**_key(key_hash), "type": "key", **fields}
+        ref = {**_ref(info.tenant_id, info.id), "type": "key_ref", "key_hash": key_hash, **fields}
+        # The tenant must be live when the key lands: a deletion revokes the keys it finds once the tombstone is
+        # down, and this keeps a key from being issued after that.
+        live = {
+            "ConditionCheck": {
+                "TableName": self.name,
+                "Key": {"PK": tenant_pk(info.tenant_id), "SK": "PROFILE"},
+                "ConditionExpression": "attribute_exists(PK) AND #status <> :deleted",
+                "ExpressionAttributeNames": {"#status": "status"},
+                "ExpressionAttributeValues": {":deleted": "deleted"},
+            }
         }
         try:
             self.transact(
-                [{"Put": {"TableName": self.name, "Item": item, "ConditionExpression": "attribute_not_exists(PK)"}}],
+                [
+                    {"Put": {"TableName": self.name, "Item": item, "ConditionExpression": "attribute_not_exists(PK)"}},
+                    {"Put": {"TableName": self.name, "Item": ref, "ConditionExpression": "attribute_not_exists(PK)"}},
+                    live,
+                ],
                 audit,
             )
         except ClientError as error:
+            reasons = transaction_cancel_reasons(error)
+            if reasons[2:3] == ["ConditionalCheckFailed"]:
+                raise NotFound(f"No tenant '{info.tenant_id}'.", param="tenant") from error
             # A retried attempt whose first answer was lost finds its own key already stored: that is success.
-            if "ConditionalCheckFailed" not in transaction_cancel_reasons(error) or not self._is_ours(key_hash, info):
+            if "ConditionalCheckFailed" not in reasons or not self._is_ours(key_hash, info):
                 raise
 
     def _is_ours(self, key_hash: str, info: KeyInfo) -> bool:
@@ -45,36 +71,25 @@ class KeyStore(TableStore):
         item = self.table.get_item(Key=_key(key_hash), ConsistentRead=True).get("Item")
         return KeyInfo.model_validate(item) if item else None
 
-    def _items(self, tenant_id: str) -> list[dict[str, Any]]:
+    def _refs(self, tenant_id: str) -> list[dict[str, Any]]:
         return self.query_all(
-            IndexName="GSI1",
-            KeyConditionExpression=Key("GSI1PK").eq(tenant_pk(tenant_id)) & Key("GSI1SK").begins_with("KEY#"),
+            KeyConditionExpression=Key("PK").eq(tenant_pk(tenant_id)) & Key("SK").begins_with("KEY#"),
+            ConsistentRead=True,
         )
 
     def list(self, tenant_id: str) -> list[KeyInfo]:
-        return sorted((KeyInfo.model_validate(item) for item in self._items(tenant_id)), key=lambda k: k.created_at)
-
-    def _hash_of(self, tenant_id: str, key_id: str) -> str:
-        items = self.query_all(
-            IndexName="GSI1",
-            KeyConditionExpression=Key("GSI1PK").eq(tenant_pk(tenant_id)) & Key("GSI1SK").eq(f"KEY#{key_id}"),
-        )
-        if not items:
-            raise NotFound(f"No API key '{key_id}'.", param="key_id")
-        return str(items[0]["PK"]).removeprefix("KEY#")
+        return sorted((KeyInfo.model_validate(ref) for ref in self._refs(tenant_id)), key=lambda k: k.created_at)
 
     def revoke(self, tenant_id: str, key_id: str, audit: AuditEntry) -> KeyInfo:
-        key_hash = self._hash_of(tenant_id, key_id)
-        update = {
-            "Update": {
-                "TableName": self.name,
-                "Key": _key(key_hash),
-                "UpdateExpression": "SET revoked_at = if_not_exists(revoked_at, :now)",
-                "ConditionExpression": "tenant_id = :tenant",
-                "ExpressionAttributeValues": {":now": utc_now(), ":tenant": tenant_id},
-            }
-        }
-        self.transact([update], audit, on_condition_failed=NotFound(f"No API key '{key_id}'.", param="key_id"))
+        ref = self.table.get_item(Key=_ref(tenant_id, key_id), ConsistentRead=True).get("Item")
+        if ref is None:
+            raise NotFound(f"No API key '{key_id}'.", param="key_id")
+        key_hash = str(ref["key_hash"])
+        self.transact(
+            _revocation(self.name, tenant_id, key_id, key_hash, utc_now()),
+            audit,
+            on_condition_failed=NotFound(f"No API key '{key_id}'.", param="key_id"),
+        )
         info = self.get_by_hash(key_hash)
         assert info is not None
         return info
@@ -82,13 +97,26 @@ class KeyStore(TableStore):
     def revoke_all(self, tenant_id: str) -> int:
         """Revoke every key of a tenant (tenant deletion); returns how many were active."""
         now, count = utc_now(), 0
-        for item in self._items(tenant_id):  # each item is the key's own (PK = KEY#hash): no lookup per key
-            if item.get("revoked_at") is None:
-                self.table.update_item(
-                    Key={"PK": item["PK"], "SK": item["SK"]},
-                    UpdateExpression="SET revoked_at = :now",
-                    ConditionExpression=Attr("revoked_at").not_exists(),
-                    ExpressionAttributeValues={":now": now},
-                )
+        for ref in self._refs(tenant_id):
+            if ref.get("revoked_at") is None:
+                self.transact(_revocation(self.name, tenant_id, str(ref["id"]), str(ref["key_hash"]), now))
                 count += 1
         return count
+
+
+def _revocation(table: str, tenant_id: str, key_id: str, key_hash: str, now: str) -> list[dict[str, Any]]:
+    """The key and its reference marked revoked together (the first revocation's time is kept)."""
+    update = "SET revoked_at = if_not_exists(revoked_at, :now)"
+    values = {":now": now, ":tenant": tenant_id}
+    return [
+        {
+            "Update": {
+                "TableName": table,
+                "Key": key,
+                "UpdateExpression": update,
+                "ConditionExpression": "tenant_id = :tenant",
+                "ExpressionAttributeValues": values,
+            }
+        }
+        for key in (_key(key_hash), _ref(tenant_id, key_id))
+    ]

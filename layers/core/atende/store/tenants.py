@@ -146,9 +146,13 @@ class TenantStore(TableStore):
         return now
 
     def delete_items(self, tenant_id: str) -> int:
-        """Remove every item under the tenant's partition but its profile (bots, usage, audit...); returns how many."""
+        """Remove every item under the tenant's partition (bots, usage, audit...); returns how many.
+
+        The profile stays (it becomes the tombstone), and so do the key references (`KEY#<id>`): a deletion
+        revokes keys again once the tombstone is down, by reading them, and a key issued meanwhile must be found.
+        """
         items = self.query_all(KeyConditionExpression=Key("PK").eq(tenant_pk(tenant_id)), ProjectionExpression="PK, SK")
-        items = [item for item in items if item["SK"] != PROFILE]
+        items = [item for item in items if item["SK"] != PROFILE and not str(item["SK"]).startswith("KEY#")]
         with self.table.batch_writer() as batch:
             for item in items:
                 batch.delete_item(Key={"PK": item["PK"], "SK": item["SK"]})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Sequence
 from itertools import takewhile
@@ -111,6 +112,31 @@ def _refuse_malformed_body(app: ApiGatewayResolver) -> Response | None:
     if parsed is not None and not isinstance(parsed, dict):
         # Every Atende body is an object; Powertools would otherwise take `[{...}]` as its first element.
         return error_response(InvalidRequest(_NOT_AN_OBJECT, param="body", code="invalid_body"))
+    if (where := non_finite_path(parsed)) is not None:
+        # Python's parser takes NaN, Infinity and 1e999; DynamoDB, pricing and JSON answers cannot hold them.
+        return error_response(
+            InvalidRequest(f"{where}: numbers must be finite (got NaN or Infinity).", param=where, code="invalid_value")
+        )
+    return None
+
+
+def non_finite_path(value: Any) -> str | None:
+    """The JSON path (`messages[0].content`) of the first NaN or infinite number in `value`, or None.
+
+    Iterative: a body nested nearly as deep as the parser allows must not overflow the stack here.
+    """
+    pending: list[tuple[str, Any]] = [("", value)]
+    while pending:
+        path, item = pending.pop()
+        if isinstance(item, float) and not math.isfinite(item):
+            return path or "body"
+        if isinstance(item, dict):
+            children = [(f"{path}.{key}" if path else str(key), child) for key, child in item.items()]
+        elif isinstance(item, list):
+            children = [(f"{path}[{index}]", child) for index, child in enumerate(item)]
+        else:
+            continue
+        pending.extend(reversed(children))  # popped in document order: the first one is named
     return None
 
 
