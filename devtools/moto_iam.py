@@ -13,6 +13,8 @@ from moto import settings
 from moto.apigateway.responses import APIGatewayResponse
 from moto.cloudwatch.responses import CloudWatchResponse
 from moto.core.authorization import ActionAuthenticatorMixin
+from moto.core.exceptions import JsonRESTError
+from moto.core.exceptions import _RESTError as RESTError
 from moto.dynamodb.responses import DynamoHandler
 from moto.iam.access_control import IAMRequest
 from moto.secretsmanager.models import secretsmanager_backends
@@ -49,6 +51,18 @@ class AccessLog:
     def denied(self) -> list[Check]:
         with self._lock:
             return [c for c in self.checks if not c.allowed]
+
+    def write_summary(self, path: str) -> None:
+        """Per identity, each (action, resource) called and whether it was allowed, as JSON."""
+        with self._lock:
+            checks = list(self.checks)
+        summary: dict[str, dict[str, bool]] = {}
+        for check in checks:
+            calls = summary.setdefault(check.identity.split("/")[-1], {})
+            key = f"{check.action} {check.resource}"
+            calls[key] = calls.get(key, True) and check.allowed
+        with open(path, "w", encoding="utf-8") as out:
+            json.dump({who: dict(sorted(calls.items())) for who, calls in sorted(summary.items())}, out, indent=1)
 
 
 ACCESS_LOG = AccessLog()
@@ -106,7 +120,8 @@ def _names(self: Any, name: str) -> list[str]:
     value = self._get_param(name)
     if isinstance(value, list):
         return [str(v) for v in value]
-    found = self._get_multi_param(f"{name}.member")
+    multi = getattr(self, "_get_multi_param", None)  # query protocol only
+    found = multi(f"{name}.member") if multi else None
     return [str(v) for v in found] if found else ([str(value)] if value else [])
 
 
@@ -149,33 +164,52 @@ _SERVICES: dict[type, tuple[str, Callable[[Any, str], list[tuple[str, str]]]]] =
 }
 
 
+# moto answers auth failures in XML, which clients of JSON protocols cannot parse: AWS's JSON error codes.
+_JSON_CODES = {
+    "AccessDenied": "AccessDeniedException",
+    "InvalidClientTokenId": "UnrecognizedClientException",
+    "SignatureDoesNotMatch": "InvalidSignatureException",
+}
+
+
 def _authorizer(service: str, describe: Callable[[Any, str], list[tuple[str, str]]]) -> Callable[..., None]:
     def authorize(self: Any, resource: str = "*") -> None:
         if ActionAuthenticatorMixin.request_count < settings.INITIAL_NO_AUTH_ACTION_COUNT:
             ActionAuthenticatorMixin.request_count += 1
             return
-        path = self.raw_path + (f"?{urlparse(self.uri).query}" if urlparse(self.uri).query else "")
-        request = IAMRequest(
-            account_id=self.current_account,
-            method=self.method,
-            path=path,
-            data=self.data,
-            body=self.raw_body,
-            headers=self.headers,
-            action=self._get_action(),
-        )
-        request.check_signature()
-        identity = request._access_key.arn
-        for action, target in describe(self, self._get_action()):
-            request._action = action if ":" in action else f"{service}:{action}"
-            try:
-                request.check_action_permitted(target)
-            except Exception:
-                ACCESS_LOG.add(Check(identity, request._action, target, False))
-                raise
-            ACCESS_LOG.add(Check(identity, request._action, target, True))
+        try:
+            _check(self, service, describe)
+        except RESTError as error:
+            if service not in ("dynamodb", "secretsmanager", "ssm", "apigateway"):
+                raise  # query protocols read the XML; CloudWatch's CBOR clients see a bare 403 either way
+            json_error = JsonRESTError(_JSON_CODES.get(error.error_type, error.error_type), error.message)
+            json_error.code = error.code
+            raise json_error from error
 
     return authorize
+
+
+def _check(self: Any, service: str, describe: Callable[[Any, str], list[tuple[str, str]]]) -> None:
+    path = self.raw_path + (f"?{urlparse(self.uri).query}" if urlparse(self.uri).query else "")
+    request = IAMRequest(
+        account_id=self.current_account,
+        method=self.method,
+        path=path,
+        data=self.data if self.raw_body else b"",  # moto signs a bodiless GET's query dict as if it were the body
+        body=self.raw_body,
+        headers=self.headers,
+        action=self._get_action(),
+    )
+    request.check_signature()
+    identity = request._access_key.arn
+    for action, target in describe(self, self._get_action()):
+        request._action = action if ":" in action else f"{service}:{action}"
+        try:
+            request.check_action_permitted(target)
+        except Exception:
+            ACCESS_LOG.add(Check(identity, request._action, target, False))
+            raise
+        ACCESS_LOG.add(Check(identity, request._action, target, True))
 
 
 def enforce() -> None:

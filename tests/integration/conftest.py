@@ -12,6 +12,7 @@ from devtools.aws_local import EmbeddedAWS
 from devtools.containers import Containers
 from devtools.fake_openai import FakeOpenAI
 from devtools.local_env import LocalAccount, iam_enabled, start_account
+from devtools.moto_iam import ACCESS_LOG
 from tests.support import ApiClient, ChatSetup, TenantHandle, chat_setup, create_tenant
 
 ROOT_KEY = "atd_integration-root-key-000000000000000000000"
@@ -29,7 +30,20 @@ def account() -> Iterator[LocalAccount]:
     os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
     os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "Atende")
     yield local
+    if report := os.environ.get("ATENDE_IAM_REPORT"):  # what each function called, allowed or not
+        ACCESS_LOG.write_summary(report)
     local.stop()
+
+
+@pytest.fixture(autouse=True)
+def _no_access_denied(request: pytest.FixtureRequest) -> Iterator[None]:
+    """A call a function's role does not allow fails the test that caused it, naming function, action, resource."""
+    before = len(ACCESS_LOG.denied())
+    yield
+    found = ACCESS_LOG.denied()[before:]
+    if found and request.node.get_closest_marker("denials_expected") is None:
+        lines = "\n".join(f"  {c.identity.split('/')[-1]}: {c.action} on {c.resource}" for c in found)
+        pytest.fail(f"AWS refused {len(found)} call(s) the template does not allow:\n{lines}", pytrace=False)
 
 
 @pytest.fixture(scope="session")
