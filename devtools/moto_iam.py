@@ -195,7 +195,7 @@ def _check(self: Any, service: str, describe: Callable[[Any, str], list[tuple[st
         account_id=self.current_account,
         method=self.method,
         path=path,
-        data=self.data if self.raw_body else {},  # moto would sign a bodiless GET's query dict as its body
+        data=self.data if self.raw_body or self.method != "GET" else {},  # not a GET's query dict as its body
         body=self.raw_body,
         headers=self.headers,
         action=self._get_action(),
