@@ -189,13 +189,18 @@ def _authorizer(service: str, describe: Callable[[Any, str], list[tuple[str, str
     return authorize
 
 
+def _form(self: Any) -> bool:
+    """A query-protocol POST, whose body moto already parsed into `data` (what it signs then)."""
+    return "x-www-form-urlencoded" in str(self.headers.get("Content-Type", ""))
+
+
 def _check(self: Any, service: str, describe: Callable[[Any, str], list[tuple[str, str]]]) -> None:
     path = self.raw_path + (f"?{urlparse(self.uri).query}" if urlparse(self.uri).query else "")
     request = IAMRequest(
         account_id=self.current_account,
         method=self.method,
         path=path,
-        data=self.data if self.raw_body or self.method != "GET" else {},  # not a GET's query dict as its body
+        data=self.data if self.raw_body or _form(self) else {},  # a bodiless call: not its query as a body
         body=self.raw_body,
         headers=self.headers,
         action=self._get_action(),
