@@ -205,7 +205,8 @@ def _check(self: Any, service: str, describe: Callable[[Any, str], list[tuple[st
         headers=self.headers,
         action=self._get_action(),
     )
-    request.check_signature()
+    if "gzip" not in str(self.headers.get("Content-Encoding", "")):  # moto has only the inflated body to check
+        request.check_signature()
     identity = request._access_key.arn
     for action, target in describe(self, self._get_action()):
         request._action = action if ":" in action else f"{service}:{action}"

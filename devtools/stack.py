@@ -88,6 +88,7 @@ def main() -> int:
     mode = (
         "OpenAI (OPENAI_API_KEY is set)" if stack.upstream is None else f"offline upstream at {stack.upstream.base_url}"
     )
+    admin = stack.aws.credentials  # the functions have their own roles' keys; these may do anything
     print(
         f"""
 Atende is running at {stack.url}
@@ -95,6 +96,7 @@ Atende is running at {stack.url}
   API docs:                   {stack.url}/docs
   model provider:             {mode}
   embedded AWS (moto):        {stack.aws.endpoint}
+  embedded AWS admin keys:    {admin["AWS_ACCESS_KEY_ID"]} / {admin["AWS_SECRET_ACCESS_KEY"]}
 
   operator root key: {stack.keys.root}
   demo admin key:    {stack.keys.admin}

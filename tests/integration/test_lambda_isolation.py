@@ -57,10 +57,12 @@ def test_concurrent_turns_of_two_tenants_never_cross(
         owner = mine[bot][0]
         got = answer.json if answer.status == 200 else {}
         expected = (bot, body["conversation_id"], answer.headers.get("x-amzn-RequestId"))
+        # A turn the (slowed) upstream failed is handed off: its identity must still be its own.
+        answered_by_model = got.get("source") != "handoff"
         if (
             answer.status != 200
             or (got.get("bot"), got.get("conversation_id"), got.get("request_id")) != expected
-            or owner.id not in got.get("reply", "")
+            or (answered_by_model and owner.id not in got.get("reply", ""))
         ):
             crossed.append((bot, answer.status, answer.text[:300]))
     assert not crossed, f"{len(crossed)} of {len(results)} turns were answered for another request: {crossed[:3]}"
