@@ -65,6 +65,7 @@ def overhead_and_round_trips() -> list[str]:
     from devtools.apigw import ApiGatewayEmulator
     from devtools.aws_local import EmbeddedAWS, apply_environ, provision
     from devtools.fake_openai import FakeOpenAI
+    from devtools.functions import InThreadContainers
     from tests.support import ApiClient, create_tenant
 
     root = "atd_bench-root-key-000000000000000000000000000"
@@ -74,7 +75,7 @@ def overhead_and_round_trips() -> list[str]:
     os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
     os.environ["POWERTOOLS_LOG_LEVEL"] = "WARNING"
     fake = FakeOpenAI().start()
-    api = ApiClient(ApiGatewayEmulator(stage="bench"))
+    api = ApiClient(ApiGatewayEmulator(InThreadContainers(), stage="bench"))  # one turn at a time, instrumented
     tenant = create_tenant(api, root)
     tenant.call("PUT", "/v1/credentials/openai", json_body={"api_key": "sk-bench-00000000", "base_url": fake.base_url})
     tenant.call(

@@ -16,7 +16,7 @@ import boto3
 
 from atende.platform import metrics
 from devtools.aws_local import ACCOUNT, REGION, TEMPLATE, Resolver, function_name
-from devtools.functions import FakeLambdaContext, load_function
+from devtools.containers import Invoker
 from devtools.template import load_template
 
 KEEP_SECONDS = 3600  # datapoints older than the longest alarm window are dropped
@@ -94,12 +94,14 @@ class AlarmEvaluator:
     """Evaluates the alarms in moto against captured metrics and delivers their actions, like CloudWatch.
 
     Alarm actions are published to their SNS topic in moto (SQS subscribers receive them) and, for topics a
-    function subscribes to in template.yaml (the limits topic), delivered in-process to that function as
+    function subscribes to in template.yaml (the limits topic), delivered to that function's containers as
     the SNS event Lambda would get. Functions with a Schedule event run before each evaluation.
     """
 
-    def __init__(self, *, stage: str, parameters: dict[str, str] | None = None, interval: float = 10.0) -> None:
-        self.stage, self.interval = stage, interval
+    def __init__(
+        self, containers: Invoker, *, stage: str, parameters: dict[str, str] | None = None, interval: float = 10.0
+    ) -> None:
+        self.containers, self.stage, self.interval = containers, stage, interval
         self.doc = load_template(TEMPLATE)
         defaults = {name: str(spec.get("Default", "")) for name, spec in self.doc.get("Parameters", {}).items()}
         self.parameters = {**defaults, **(parameters or {}), "Stage": stage}
@@ -110,7 +112,6 @@ class AlarmEvaluator:
         self._lock, self._evaluating = threading.Lock(), threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self._modules: dict[str, Any] = {}
 
     # --- wiring --------------------------------------------------------------------------------
     def install(self) -> AlarmEvaluator:
@@ -181,10 +182,7 @@ class AlarmEvaluator:
         return subscribers
 
     def _invoke(self, name: str, event: dict[str, Any]) -> Any:
-        if name not in self._modules:
-            self._modules[name] = load_function(name, "alarms")
-        context = FakeLambdaContext(f"atende-{name}", str(uuid.uuid4()))
-        return self._modules[name].lambda_handler(event, context)
+        return self.containers.invoke(name, event)
 
     # --- evaluation ----------------------------------------------------------------------------
     def run_schedules(self) -> None:

@@ -5,23 +5,19 @@ from __future__ import annotations
 import base64
 import json
 import re
-import threading
 import time
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 from urllib.parse import parse_qsl
 
 from werkzeug.wrappers import Request, Response
 
 from devtools.aws_local import ACCOUNT, REGION, TEMPLATE, function_name
-from devtools.functions import FakeLambdaContext, load_function
+from devtools.containers import Invoker
 from devtools.template import load_template
-
-MAX_CONTAINERS = 8  # per function, like a small reserved concurrency
 
 
 @dataclass(frozen=True)
@@ -73,53 +69,12 @@ def routes_from_template(template: Path = TEMPLATE) -> tuple[list[Route], dict[s
     return routes, gateway_responses
 
 
-class ContainerPool:
-    """Warm copies of one function; each serves one request at a time, as a Lambda container does."""
-
-    def __init__(self, name: str) -> None:
-        self.name = name
-        self._idle: list[ModuleType] = []
-        self._count = 0
-        self._cond = threading.Condition()
-
-    def invoke(self, event: dict[str, Any], timeout: float = 29.0) -> Any:
-        module = self._acquire()
-        try:
-            context = FakeLambdaContext(f"atende-{self.name}", str(uuid.uuid4()), timeout)
-            return module.lambda_handler(event, context)
-        finally:
-            with self._cond:
-                self._idle.append(module)
-                self._cond.notify()
-
-    def _acquire(self) -> ModuleType:
-        with self._cond:
-            while not self._idle and self._count >= MAX_CONTAINERS:
-                self._cond.wait()
-            if self._idle:
-                return self._idle.pop()
-            self._count += 1
-            container = str(self._count)
-        module = load_function(self.name, container)
-        if module is None:
-            raise LookupError(f"functions/{self.name}/app.py does not exist")
-        return module
-
-
 class ApiGatewayEmulator:
     """A WSGI app answering like API Gateway's REST proxy integration in front of our functions."""
 
-    def __init__(self, stage: str = "dev", template: Path = TEMPLATE) -> None:
+    def __init__(self, containers: Invoker, stage: str = "dev", template: Path = TEMPLATE) -> None:
         self.routes, self.gateway_responses = routes_from_template(template)
-        self.stage = stage
-        self.pools: dict[str, ContainerPool] = {}
-        self._lock = threading.Lock()
-
-    def pool(self, name: str) -> ContainerPool:
-        with self._lock:
-            if name not in self.pools:
-                self.pools[name] = ContainerPool(name)
-            return self.pools[name]
+        self.stage, self.containers = stage, containers
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
         return self.handle(Request(environ))(environ, start_response)
@@ -136,8 +91,10 @@ class ApiGatewayEmulator:
             if authorization is None:
                 return self._gateway_error("UNAUTHORIZED", 401)
             event["requestContext"]["authorizer"] = authorization
-        result = self.pool(route.function).invoke(event)
-        return self._to_response(result)
+        result = self.containers.invoke(route.function, event)
+        response = self._to_response(result)
+        response.headers["x-amzn-RequestId"] = event["requestContext"]["requestId"]  # as API Gateway answers
+        return response
 
     def _find(self, method: str, path: str) -> tuple[Route | None, dict[str, str] | None]:
         for route in self.routes:
@@ -191,7 +148,7 @@ class ApiGatewayEmulator:
         )
         auth_event = {**event, "type": "REQUEST", "methodArn": method_arn}
         try:
-            policy = self.pool("authorizer").invoke(auth_event)
+            policy = self.containers.invoke("authorizer", auth_event)
         except Exception:  # noqa: BLE001 — API Gateway answers 401 for "Unauthorized" and 500 for the rest
             return None
         statements = policy.get("policyDocument", {}).get("Statement", [])

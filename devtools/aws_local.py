@@ -78,6 +78,8 @@ class EmbeddedAWS:
             app = _OneAtATime(moto_app)
         self.server = make_server("127.0.0.1", self.port, app, threaded=True, request_handler=_QuietHandler)
         self._thread = threading.Thread(target=self.server.serve_forever, name="embedded-aws", daemon=True)
+        # Any key works until IAM is enforced; then the local admin's (see devtools.iam_local).
+        self.credentials = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
 
     def start(self) -> EmbeddedAWS:
         self._thread.start()
@@ -87,15 +89,12 @@ class EmbeddedAWS:
         self.server.shutdown()
         self._thread.join(timeout=5)
 
+    def location(self) -> dict[str, str]:
+        """Where the embedded AWS is, without credentials."""
+        return {"AWS_ENDPOINT_URL": self.endpoint, "AWS_DEFAULT_REGION": REGION, "AWS_REGION": REGION}
+
     def environ(self) -> dict[str, str]:
-        return {
-            "AWS_ENDPOINT_URL": self.endpoint,
-            "AWS_ACCESS_KEY_ID": "testing",
-            "AWS_SECRET_ACCESS_KEY": "testing",
-            "AWS_SESSION_TOKEN": "testing",
-            "AWS_DEFAULT_REGION": REGION,
-            "AWS_REGION": REGION,
-        }
+        return {**self.location(), **self.credentials}
 
 
 @dataclass
@@ -104,6 +103,7 @@ class Provisioned:
 
     parameters: dict[str, str]
     physical: dict[str, str] = field(default_factory=dict)
+    arns: dict[str, str] = field(default_factory=dict)
     function_env: dict[str, dict[str, str]] = field(default_factory=dict)
 
     @property
@@ -145,6 +145,8 @@ class Resolver:
                 return re.sub(r"\$\{([^}]+)\}", lambda m: str(extra.get(m[1], self._sub_name(m[1]))), text)
             if fn == "Fn::GetAtt":
                 resource, attribute = arg if isinstance(arg, list) else arg.split(".", 1)
+                if attribute == "TopicName":  # a topic's physical id is its ARN
+                    return str(self.physical.get(resource, resource)).rsplit(":", 1)[-1]
                 return (
                     self.arns.get(resource, self.physical.get(resource, resource))
                     if attribute == "Arn"
@@ -207,7 +209,7 @@ def provision(overrides: dict[str, str] | None = None, *, root_key: str, templat
             physical[logical] = resolved["Name"]
 
     globals_env = doc.get("Globals", {}).get("Function", {}).get("Environment", {}).get("Variables", {})
-    provisioned = Provisioned(parameters=parameters, physical=physical)
+    provisioned = Provisioned(parameters=parameters, physical=physical, arns=arns)
     for resource in resources.values():
         if resource["Type"] == "AWS::Serverless::Function":
             own = resource.get("Properties", {}).get("Environment", {}).get("Variables", {})
@@ -239,3 +241,5 @@ def _create_table(name: str, props: dict[str, Any]) -> None:
 
 def apply_environ(env: dict[str, str]) -> None:
     os.environ.update(env)
+    if "AWS_ACCESS_KEY_ID" in env and "AWS_SESSION_TOKEN" not in env:
+        os.environ.pop("AWS_SESSION_TOKEN", None)  # a user's keys, not a role session's

@@ -1,12 +1,14 @@
-"""Loading the Lambda functions' `app.py` modules in-process, one module copy per emulated container."""
+"""Loading the Lambda functions' `app.py` modules: in each worker process, or in-process for benchmarks."""
 
 from __future__ import annotations
 
 import importlib.util
 import sys
 import time
+import uuid
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 FUNCTIONS = ("authorizer", "chat", "moderate", "config", "limits")
@@ -48,3 +50,27 @@ class FakeLambdaContext:
 
     def get_remaining_time_in_millis(self) -> int:
         return max(0, int((self._deadline - time.monotonic()) * 1000))
+
+
+class InThreadContainers:
+    """Function modules in this process (one copy per name), called in the caller's thread.
+
+    For benchmarks that instrument the functions' boto3 clients in-process, one request at a time. Never for
+    concurrent requests: Powertools keeps the current event on the resolver class, shared by every copy.
+    """
+
+    def __init__(self) -> None:
+        self._modules: dict[str, ModuleType] = {}
+
+    def invoke(self, name: str, event: Any, timeout: float = 29.0) -> Any:
+        if name not in self._modules:
+            module = load_function(name, "in-thread")
+            if module is None:
+                raise LookupError(f"functions/{name}/app.py does not exist")
+            self._modules[name] = module
+        return self._modules[name].lambda_handler(
+            event, FakeLambdaContext(f"atende-{name}", str(uuid.uuid4()), timeout)
+        )
+
+    def close(self) -> None:
+        self._modules.clear()

@@ -12,8 +12,9 @@ from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from devtools.alarms import AlarmEvaluator
 from devtools.apigw import ApiGatewayEmulator
-from devtools.aws_local import REGION, EmbeddedAWS, Provisioned, apply_environ, provision
+from devtools.aws_local import EmbeddedAWS, Provisioned
 from devtools.fake_openai import FakeOpenAI
+from devtools.local_env import ExternalAWS, LocalAccount, iam_enabled, start_account
 from devtools.seed import DemoKeys, demo_keys, seed
 
 
@@ -22,33 +23,21 @@ class _ApiRequestHandler(WSGIRequestHandler):
 
 
 @dataclass
-class ExternalAWS:
-    """An AWS-compatible endpoint someone else runs (ATENDE_AWS_ENDPOINT_URL): used as is, never stopped."""
-
-    endpoint: str
-
-    def environ(self) -> dict[str, str]:
-        env = {"AWS_ENDPOINT_URL": self.endpoint}
-        for name, default in (("AWS_ACCESS_KEY_ID", "testing"), ("AWS_SECRET_ACCESS_KEY", "testing")):
-            env[name] = os.environ.get(name, default)
-        if token := os.environ.get("AWS_SESSION_TOKEN"):
-            env["AWS_SESSION_TOKEN"] = token
-        region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or REGION
-        return {**env, "AWS_DEFAULT_REGION": region, "AWS_REGION": region}
-
-    def stop(self) -> None:
-        """Not ours to stop."""
-
-
-@dataclass
 class LocalStack:
-    aws: EmbeddedAWS | ExternalAWS
-    provisioned: Provisioned
+    account: LocalAccount
     upstream: FakeOpenAI | None
     api: BaseWSGIServer
     keys: DemoKeys
     emulator: ApiGatewayEmulator
     alarms: AlarmEvaluator | None = None
+
+    @property
+    def aws(self) -> EmbeddedAWS | ExternalAWS:
+        return self.account.aws
+
+    @property
+    def provisioned(self) -> Provisioned:
+        return self.account.provisioned
 
     @property
     def url(self) -> str:
@@ -60,23 +49,19 @@ class LocalStack:
         self.api.shutdown()
         if self.upstream:
             self.upstream.stop()
-        self.aws.stop()
+        self.account.stop()
 
 
 def start(port: int = 3000, *, keys: DemoKeys | None = None, aws_port: int = 0) -> LocalStack:
     """Start everything in background threads of this process and return once the API answers."""
     keys = keys or demo_keys()
-    # ATENDE_AWS_ENDPOINT_URL: provision and use that AWS-compatible endpoint instead of starting the embedded one.
-    external = os.environ.get("ATENDE_AWS_ENDPOINT_URL")
-    aws = ExternalAWS(external.rstrip("/")) if external else EmbeddedAWS(aws_port).start()
-    apply_environ(aws.environ())
     parameters = {"Stage": "local"}
     # ATENDE_AUTH_CACHE_TTL_SECONDS overrides the template parameter AuthCacheTtlSeconds (how long a revoked
     # key keeps working); the functions' AUTH_CACHE_TTL_SECONDS comes from the template, like on AWS.
     if ttl := os.environ.get("ATENDE_AUTH_CACHE_TTL_SECONDS"):
         parameters["AuthCacheTtlSeconds"] = str(int(ttl))
-    provisioned = provision(parameters, root_key=keys.root)
-    apply_environ(provisioned.shared_env)
+    # Each function runs in its own worker processes with its role's credentials (ATENDE_LOCAL_IAM=0: admin).
+    account = start_account(parameters, root_key=keys.root, iam=iam_enabled(), aws_port=aws_port)
     os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "atende-local")
     os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
     os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "Atende")
@@ -88,13 +73,13 @@ def start(port: int = 3000, *, keys: DemoKeys | None = None, aws_port: int = 0) 
         upstream = FakeOpenAI().start()
         seed(keys, upstream_base_url=upstream.base_url, upstream_api_key="sk-offline-local-upstream")
 
-    emulator = ApiGatewayEmulator(stage="local")
+    emulator = ApiGatewayEmulator(account.containers, stage="local")
     api = make_server("127.0.0.1", port, emulator, threaded=True, request_handler=_ApiRequestHandler)
     threading.Thread(target=api.serve_forever, name="atende-api", daemon=True).start()
     # CloudWatch alarms are evaluated here (moto stores them but never fires them); ATENDE_ALARM_INTERVAL_SECONDS.
     interval = float(os.environ.get("ATENDE_ALARM_INTERVAL_SECONDS", "10"))
-    alarms = AlarmEvaluator(stage="local", parameters=parameters, interval=interval).start()
-    return LocalStack(aws, provisioned, upstream, api, keys, emulator, alarms)
+    alarms = AlarmEvaluator(account.containers, stage="local", parameters=parameters, interval=interval).start()
+    return LocalStack(account, upstream, api, keys, emulator, alarms)
 
 
 def main() -> int:
@@ -103,7 +88,8 @@ def main() -> int:
     mode = (
         "OpenAI (OPENAI_API_KEY is set)" if stack.upstream is None else f"offline upstream at {stack.upstream.base_url}"
     )
-    if isinstance(stack.aws, ExternalAWS):
+    admin = stack.aws.credentials  # the functions have their own roles' keys; these may do anything
+    if stack.account.external:
         aws_mode = "external, ATENDE_AWS_ENDPOINT_URL"
     else:
         aws_mode = "embedded moto, strict DynamoDB" if stack.aws.strict else "embedded moto"
@@ -114,6 +100,7 @@ Atende is running at {stack.url}
   API docs:                   {stack.url}/docs
   model provider:             {mode}
   AWS endpoint:               {stack.aws.endpoint} ({aws_mode})
+  AWS admin keys:             {admin["AWS_ACCESS_KEY_ID"]} / {admin["AWS_SECRET_ACCESS_KEY"]}
 
   operator root key: {stack.keys.root}
   demo admin key:    {stack.keys.admin}

@@ -22,8 +22,9 @@ from atende.platform.settings import get_settings
 from atende.providers.upstream import Deadline
 from atende.store import stores
 from devtools.alarms import AlarmEvaluator, alarm_message, sns_event
+from devtools.containers import Containers
 from devtools.fake_openai import FakeOpenAI
-from devtools.functions import FakeLambdaContext, load_function
+from devtools.functions import FakeLambdaContext
 from tests.support import ApiClient, TenantHandle, create_tenant
 
 USD = 1_000_000
@@ -170,10 +171,9 @@ def test_invalid_limits_are_refused(tenant: TenantHandle, body: dict[str, Any]) 
 
 # --- the limits function with CloudWatch's SNS messages ----------------------------------------
 @pytest.fixture(scope="module")
-def limits_function() -> Any:
-    module = load_function("limits", "test-limits")
-    assert module is not None
-    return module
+def limits_function(containers: Containers) -> Any:
+    """The limits function in its own containers (its role, its environment), called like a module."""
+    return containers.function("limits")
 
 
 def notify(function: Any, alarm_name: str, state: str, tenant_id: str | None = None) -> Any:
@@ -446,8 +446,8 @@ def test_turns_that_never_reach_the_model_count_in_usage_with_one_update(tenant:
 
 # --- the local stack's alarm evaluation ---------------------------------------------------------
 @pytest.fixture
-def evaluator() -> Iterator[AlarmEvaluator]:
-    local = AlarmEvaluator(stage="test", interval=3600).install()
+def evaluator(containers: Containers) -> Iterator[AlarmEvaluator]:
+    local = AlarmEvaluator(containers, stage="test", interval=3600).install()
     yield local
     local.stop()
 

@@ -101,9 +101,8 @@ class Held:
         try:
             reservations.settle_alone(self.reservation, self.settlement_operations())
             self._settled = True
-        except Exception:  # noqa: BLE001 — reported here; the reservation is given back (a no-op if it landed)
+        except Exception:  # noqa: BLE001 — reported here; the hold stays until the sweep (never given back early)
             logger.exception("could not settle a paid call", extra={"request_id": self.reservation.request_id})
-            _release_quietly(self.reservation)
 
 
 @contextmanager

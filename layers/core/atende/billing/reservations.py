@@ -35,6 +35,7 @@ from atende.store.usage_report import report_additions
 # sweeping it can never race with its own settlement.
 RESERVATION_TTL_SECONDS = 300
 CONTENDED_ATTEMPTS = 6
+SETTLE_SECONDS = 10.0  # a paid call's settlement outlasts any contention short of an outage
 CONTENDED_ROUNDS = 5  # rounds over every shard while they are all busy, before giving up with a 503
 REFUSED, CONTENDED = "refused", "contended"
 
@@ -260,9 +261,10 @@ def settlement_operations(
 
 
 def settle_alone(reservation: Reservation, operations: list[dict[str, Any]]) -> None:
-    """Write a settlement on its own (retried while contended); settled before by a lost attempt is success."""
-    token = f"settle-{reservation.request_id}"
-    for attempt in range(CONTENDED_ATTEMPTS):
+    """Write a settlement on its own: the provider was paid, so it is tried again while DynamoDB is contended
+    for up to SETTLE_SECONDS (a lost attempt that landed is found by reading, and is success)."""
+    token, give_up, attempt = f"settle-{reservation.request_id}", time.monotonic() + SETTLE_SECONDS, 0
+    while True:
         try:
             stores().counters.transact(operations, token=token)
             return
@@ -271,8 +273,12 @@ def settle_alone(reservation: Reservation, operations: list[dict[str, Any]]) -> 
                 return
             raise
         except Contended:
-            _pause(attempt)
-    raise UpstreamUnavailable("The budget counters are busy; the call could not be settled.", code="budget_contended")
+            if time.monotonic() >= give_up:
+                raise UpstreamUnavailable(
+                    "The budget counters stayed busy; the call could not be settled.", code="budget_contended"
+                ) from None
+            _pause(min(attempt, 5))
+            attempt += 1
 
 
 def release(reservation: Reservation) -> bool:

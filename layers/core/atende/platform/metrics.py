@@ -27,6 +27,11 @@ def set_metrics_sink(sink: MetricsSink | None) -> None:
     _sink = sink or _print_record
 
 
+def forward(entry: dict[str, Any]) -> None:
+    """Send an already-built record to the sink (the local stack forwards what its worker processes emit)."""
+    _sink(entry)
+
+
 def record(
     *dimension_sets: dict[str, str],
     counts: dict[str, int] | None = None,
