@@ -10,7 +10,8 @@ from botocore.exceptions import ClientError
 from atende.models.common import utc_now
 from atende.models.keys import KeyInfo
 from atende.platform.errors import NotFound
-from atende.store.table import AuditEntry, TableStore, tenant_pk, transaction_cancel_reasons
+from atende.platform.retry import retry_contended
+from atende.store.table import AuditEntry, TableStore, conditional_failed, tenant_pk, transaction_cancel_reasons
 
 
 def _key(key_hash: str) -> dict[str, str]:
@@ -84,11 +85,19 @@ class KeyStore(TableStore):
         now, count = utc_now(), 0
         for item in self._items(tenant_id):  # each item is the key's own (PK = KEY#hash): no lookup per key
             if item.get("revoked_at") is None:
-                self.table.update_item(
-                    Key={"PK": item["PK"], "SK": item["SK"]},
-                    UpdateExpression="SET revoked_at = :now",
-                    ConditionExpression=Attr("revoked_at").not_exists(),
-                    ExpressionAttributeValues={":now": now},
-                )
+                self._revoke_item({"PK": item["PK"], "SK": item["SK"]}, now)
                 count += 1
         return count
+
+    def _revoke_item(self, key: dict[str, Any], now: str) -> None:
+        update = {
+            "Key": key,
+            "UpdateExpression": "SET revoked_at = :now",
+            "ConditionExpression": Attr("revoked_at").not_exists(),
+            "ExpressionAttributeValues": {":now": now},
+        }
+        try:
+            retry_contended(lambda: self.table.update_item(**update))
+        except ClientError as error:  # revoked meanwhile, or by this call's own first attempt (its answer lost)
+            if not conditional_failed(error):
+                raise
