@@ -5,13 +5,10 @@ from __future__ import annotations
 import json
 import urllib.request
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from devtools.strict_dynamodb import store
 from devtools.strict_dynamodb.rules import FaultRule
-
-if TYPE_CHECKING:
-    from devtools.strict_dynamodb.middleware import StrictDynamoDB
 
 PREFIX = "/_strict/"
 
@@ -26,7 +23,7 @@ def _rss_bytes() -> int:
     return 0
 
 
-def stats(layer: StrictDynamoDB) -> dict[str, Any]:
+def stats(layer: Any) -> dict[str, Any]:  # a StrictDynamoDB; its module imports this one
     with layer.lock:
         snapshot = {
             "in_flight_items": len(layer.in_flight),
@@ -49,7 +46,7 @@ def _answer(start_response: Any, status: int, payload: Any) -> list[bytes]:
     return [body]
 
 
-def handle(layer: StrictDynamoDB, environ: dict[str, Any], start_response: Any) -> list[bytes]:
+def handle(layer: Any, environ: dict[str, Any], start_response: Any) -> list[bytes]:
     """GET stats · POST settings {name: value} · POST faults {"rules": [...], "append": bool} · POST reset."""
     method, path = environ.get("REQUEST_METHOD", "GET"), environ.get("PATH_INFO", "")[len(PREFIX) :].strip("/")
     try:
