@@ -1,4 +1,4 @@
-"""A strict local AWS (devtools.strict_dynamodb) for this folder's tests, swapped in and out of the process."""
+"""This folder's tests reach the session's AWS through the strict DynamoDB layer (devtools.strict_dynamodb)."""
 
 from __future__ import annotations
 
@@ -9,11 +9,10 @@ from collections.abc import Iterator
 import pytest
 
 from devtools.apigw import ApiGatewayEmulator
-from devtools.aws_local import EmbeddedAWS, apply_environ, provision
+from devtools.aws_local import EmbeddedAWS
 from devtools.strict_dynamodb import StrictControl
 from tests.support import ApiClient
 
-ROOT_KEY = "atd_strict-integration-root-000000000000000000"
 # Caches as in production, so a warm container has its tenant, bot and key when storage turns slow.
 CACHES = {"AUTH_CACHE_TTL_SECONDS": "60", "BOT_CACHE_SECONDS": "60", "TENANT_CACHE_SECONDS": "30"}
 
@@ -28,20 +27,17 @@ def forget_clients_and_caches() -> None:
 
 
 @pytest.fixture(scope="module")
-def strict_aws() -> Iterator[EmbeddedAWS]:
-    """The template's resources in a strict embedded AWS; the environment and caches are restored afterwards."""
+def strict_aws(aws: EmbeddedAWS) -> Iterator[EmbeddedAWS]:
+    """A strict front door to the session's moto backends (moto keeps one state per process, so the template's
+    resources are already there); the endpoint, settings and caches come back afterwards."""
     saved = dict(os.environ)
-    embedded = EmbeddedAWS(strict=True).start()
+    strict = EmbeddedAWS(strict=True).start()
     try:
-        apply_environ(embedded.environ())
-        provisioned = provision({"Stage": "test"}, root_key=ROOT_KEY)
-        apply_environ({**provisioned.shared_env, **CACHES})
-        os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
-        os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "Atende")
+        os.environ.update({"AWS_ENDPOINT_URL": strict.endpoint, **CACHES})
         forget_clients_and_caches()
-        yield embedded
+        yield strict
     finally:
-        embedded.stop()
+        strict.stop()
         os.environ.clear()
         os.environ.update(saved)
         forget_clients_and_caches()
@@ -57,9 +53,5 @@ def control(strict_aws: EmbeddedAWS) -> Iterator[StrictControl]:
 
 @pytest.fixture(scope="module")
 def strict_api(strict_aws: EmbeddedAWS) -> ApiClient:
+    """Fresh containers, so no function copy keeps a client of the plain endpoint."""
     return ApiClient(ApiGatewayEmulator(stage="test"))
-
-
-@pytest.fixture(scope="module")
-def strict_root_key() -> str:
-    return ROOT_KEY

@@ -18,8 +18,8 @@ SLOW_MS = 6000  # slower than any deadline: a client that waits for it has lost 
 
 
 @pytest.fixture
-def slow_setup(strict_api: ApiClient, strict_root_key: str, upstream: FakeOpenAI) -> ChatSetup:
-    tenant = create_tenant(strict_api, strict_root_key)
+def slow_setup(strict_api: ApiClient, root_key: str, upstream: FakeOpenAI) -> ChatSetup:
+    tenant = create_tenant(strict_api, root_key)
     return chat_setup(tenant, upstream, deadline_seconds=BOT_DEADLINE)
 
 
