@@ -73,13 +73,15 @@ def test_throttled_transaction_and_plain_write_land_once_capacity_is_back(table:
     pk = f"throttled-{uuid.uuid4().hex[:8]}"
     # four refusals: more than botocore's three attempts
     control.fault("TransactWriteItems", "error", code="ProvisionedThroughputExceededException", status=400, count=4)
-    TableStore(table).transact([_add_one(table, pk)])
+    with bounded(Deadline(10)):  # botocore alone may back off up to 3 s per call: room for two calls
+        TableStore(table).transact([_add_one(table, pk)])
     assert table.get_item(Key={"PK": pk, "SK": "COUNTER"}, ConsistentRead=True)["Item"]["n"] == 1
 
     control.fault("UpdateItem", "error", code="ProvisionedThroughputExceededException", status=400, count=4)
     key_pk = f"KEY#{uuid.uuid4().hex}"
     table.put_item(Item={"PK": key_pk, "SK": "KEY", "GSI1PK": "TENANT#tx", "GSI1SK": "KEY#k1", "id": "k1"})
-    stores().keys._revoke_item({"PK": key_pk, "SK": "KEY"}, "2030-01-01T00:00:00Z")
+    with bounded(Deadline(10)):
+        stores().keys._revoke_item({"PK": key_pk, "SK": "KEY"}, "2030-01-01T00:00:00Z")
     assert table.get_item(Key={"PK": key_pk, "SK": "KEY"}, ConsistentRead=True)["Item"]["revoked_at"]
 
 
