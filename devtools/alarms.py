@@ -194,12 +194,16 @@ class AlarmEvaluator:
                 event = {"source": "aws.events", "detail-type": "Scheduled Event", "detail": {}, "time": _now_iso()}
                 self._invoke(function_name(resource), event)
 
-    def evaluate_once(self, *, prefix: str | None = None, schedules: bool = True) -> list[dict[str, Any]]:
-        """One round: scheduled functions, then every alarm named `prefix*`; returns the state changes."""
+    def evaluate_once(
+        self, *, prefix: str | None = None, schedules: bool = True, now: float | None = None
+    ) -> list[dict[str, Any]]:
+        """One round: scheduled functions, then every alarm named `prefix*`; returns the state changes.
+
+        `now` evaluates as of a later moment (a test whose gauge stopped arriving minutes ago)."""
         with self._evaluating:
             if schedules:
                 self.run_schedules()
-            now = time.time()
+            now = time.time() if now is None else now
             self._mirror(now)
             cloudwatch, changes = boto3.client("cloudwatch"), []
             pages = cloudwatch.get_paginator("describe_alarms").paginate(

@@ -12,6 +12,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from atende.access.keys import Scope
 from atende.chat.conversations import bot_model, bot_models, delete_conversation, read_conversation
+from atende.chat.degraded import run_turn_or_handoff
 from atende.chat.idempotency import register_context, run_once
 from atende.chat.requests import from_completions, from_webhook
 from atende.chat.responses import completion_answer, sse_stream, webhook_answer
@@ -46,7 +47,9 @@ def webhook_chat(bot: BotId, body: Annotated[WebhookChatRequest, Body()]) -> Res
         who.tenant_id,
         _idempotency_key(),
         fingerprint,
-        lambda: webhook_answer(run_turn(turn), bot, include_history=body.return_history, include_raw=body.raw),
+        lambda: webhook_answer(
+            run_turn_or_handoff(turn), bot, include_history=body.return_history, include_raw=body.raw
+        ),
     )
     return json_response(answer)
 

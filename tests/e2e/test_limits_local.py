@@ -34,7 +34,7 @@ def _eventually(check: Callable[[], Any], what: str) -> Any:
 
 def test_soft_alarm_notifies_once_hard_limit_suspends_and_raising_it_resumes(local_stack: LocalStack) -> None:
     upstream = _banner_value(local_stack, r"offline upstream at (\S+)")
-    moto = _banner_value(local_stack, r"AWS endpoint:\s+(\S+)")
+    moto = _banner_value(local_stack, r"AWS endpoint:\s+(\S+) \(embedded")
     aws = {
         "endpoint_url": moto,
         "region_name": "us-east-1",

@@ -354,6 +354,21 @@ def test_limits_function_listens_to_the_limits_topic(resources: dict[str, Any]) 
     assert [e["Properties"]["Topic"] for e in events.values() if e["Type"] == "SNS"] == [{"Ref": "LimitsTopic"}]
 
 
+def test_limits_function_has_reserved_concurrency_and_a_dead_letter_queue(resources: dict[str, Any]) -> None:
+    props = resources["LimitsFunction"]["Properties"]
+    assert 1 <= props["ReservedConcurrentExecutions"] <= 5
+    invoke = props["EventInvokeConfig"]
+    assert invoke["MaximumRetryAttempts"] == 2
+    on_failure = invoke["DestinationConfig"]["OnFailure"]
+    assert on_failure == {"Type": "SQS", "Destination": {"Fn::GetAtt": ["LimitsDeadLetterQueue", "Arn"]}}
+    queue = resources["LimitsDeadLetterQueue"]
+    assert queue["Type"] == "AWS::SQS::Queue"
+    assert queue["Properties"]["MessageRetentionPeriod"] == 14 * 86_400
+    assert queue["Properties"]["SqsManagedSseEnabled"] is True
+    send = [p["SQSSendMessagePolicy"] for p in props["Policies"] if "SQSSendMessagePolicy" in p]
+    assert send == [{"QueueName": {"Fn::GetAtt": ["LimitsDeadLetterQueue", "QueueName"]}}]
+
+
 def test_global_budget_alarm(resources: dict[str, Any]) -> None:
     props = resources["GlobalDailyBudgetAlarm"]["Properties"]
     assert props["AlarmName"] == {"Fn::Sub": "atende-${Stage}-global-daily-budget"}
@@ -366,7 +381,7 @@ def test_global_budget_alarm(resources: dict[str, Any]) -> None:
     assert metric["MetricStat"]["Period"] == 300
     expression = next(m for m in props["Metrics"] if m.get("ReturnData"))
     assert expression["Expression"].replace(" ", "") == f"{metric['Id']}/1000000"
-    assert props["TreatMissingData"] == "notBreaching"
+    assert props["TreatMissingData"] == "breaching", "a sweep that stops reporting must keep every hold"
     assert props["AlarmActions"] == props["OKActions"] == [{"Ref": "LimitsTopic"}]
 
 

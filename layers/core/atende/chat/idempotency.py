@@ -23,6 +23,7 @@ from atende.platform.settings import get_settings
 
 REPLAY_SECONDS = 24 * 3600
 MAX_KEY_LENGTH = 255
+TENANT_SEPARATOR = "|"  # not allowed in tenant ids
 
 
 @cache
@@ -35,14 +36,29 @@ def _config() -> IdempotencyConfig:
     )
 
 
+class TenantPartitionedPersistence(DynamoDBPersistenceLayer):
+    """Powertools' DynamoDB layer with each tenant's records in a partition of its own (PK `IDEMPOTENCY#<tenant>`,
+    SK `<tenant>|<function>#<hash>`): one static PK would put every tenant's turns on one hot partition."""
+
+    def _get_hashed_idempotency_key(self, data: dict[str, Any]) -> str | None:
+        hashed = super()._get_hashed_idempotency_key(data)
+        tenant = data.get("tenant") if isinstance(data, dict) else None
+        return f"{tenant}{TENANT_SEPARATOR}{hashed}" if hashed and tenant else hashed
+
+    def _get_key(self, idempotency_key: str) -> dict:
+        tenant, separator, _ = idempotency_key.partition(TENANT_SEPARATOR)
+        if not separator or self.sort_key_attr is None:
+            return super()._get_key(idempotency_key)
+        return {self.key_attr: {"S": f"IDEMPOTENCY#{tenant}"}, self.sort_key_attr: {"S": idempotency_key}}
+
+
 @cache
 def _idempotent() -> Callable[..., dict[str, Any]]:
-    """Powertools' idempotency over the single table (records under one PK, expiring through its TTL)."""
-    persistence = DynamoDBPersistenceLayer(
+    """Powertools' idempotency over the single table (a partition per tenant, expiring through its TTL)."""
+    persistence = TenantPartitionedPersistence(
         table_name=get_settings().table_name,
         key_attr="PK",
         sort_key_attr="SK",
-        static_pk_value="IDEMPOTENCY",
         expiry_attr="expires_at",
         boto3_client=aws.client("dynamodb"),
     )

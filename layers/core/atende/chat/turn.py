@@ -20,6 +20,7 @@ from atende.models.bots import Bot
 from atende.models.content import text_of
 from atende.models.tenants import Tenant
 from atende.platform.caching import LoadingCache
+from atende.platform.deadline import bounded
 from atende.platform.errors import AtendeError, InvalidRequest, NotFound, UpstreamError
 from atende.platform.observability import logger
 from atende.platform.settings import get_settings
@@ -55,12 +56,25 @@ def load_bot(tenant_id: str, bot_id: str) -> Bot:
     return bot
 
 
+def cached_bot(tenant_id: str, bot_id: str) -> Bot | None:
+    """The bot as this container has it cached, without calling AWS (what a turn falls back on)."""
+    return _bot_cache().peek((tenant_id, bot_id))
+
+
 def run_turn(request: TurnRequest) -> TurnResult:
-    """Answer one turn. Its messages and its billing are stored together, in one transaction."""
+    """Answer one turn. Its messages and its billing are stored together, in one transaction.
+
+    Its deadline (default, then the bot's) counts from the request's start and bounds every AWS call in it."""
+    seconds = request.deadline_seconds or get_settings().webhook_deadline_seconds
+    with bounded(upstream.Deadline(seconds, started=request.started)) as deadline:
+        return _run_turn(request, deadline)
+
+
+def _run_turn(request: TurnRequest, deadline: upstream.Deadline) -> TurnResult:
     tenant = load_tenant(request.tenant_id)
     ensure_active(tenant)
     bot = load_bot(tenant.id, request.bot_id) if request.bot_id else None
-    deadline = upstream.Deadline(
+    deadline.reset(
         request.deadline_seconds or (bot.deadline_seconds if bot else None) or get_settings().webhook_deadline_seconds
     )
     if bot and bot.redact_pii:  # before anything is stored or sent anywhere

@@ -27,6 +27,13 @@ class LoadingCache[K: Hashable, V]:
                     self._entries[key] = value
         return value
 
+    def peek(self, key: K) -> V | None:
+        """The cached value, without loading it."""
+        if self._entries is None:
+            return None
+        with self._lock:
+            return self._entries.get(key)
+
     def forget(self, matches: Callable[[K], bool]) -> None:
         """Drop the entries whose key `matches` (a change this container made must show at once)."""
         if self._entries is None:

@@ -122,3 +122,19 @@ class UpstreamTimeout(AtendeError):
     status = 504
     type = "timeout_error"
     code = "upstream_timeout"
+
+
+class StoreUnavailable(AtendeError):
+    """DynamoDB did not answer in time, or kept refusing (throttling, 5xx), within what the turn had left."""
+
+    status = 503
+    type = "server_error"
+    code = "store_unavailable"
+
+
+class DeadlineExceeded(AtendeError):
+    """The turn's deadline passed before a call to AWS could start: it is not started at all."""
+
+    status = 504
+    type = "timeout_error"
+    code = "deadline_exceeded"

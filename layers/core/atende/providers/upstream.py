@@ -13,6 +13,7 @@ from typing import Any
 
 import openai
 
+from atende.platform.deadline import Deadline
 from atende.platform.errors import (
     AtendeError,
     InvalidRequest,
@@ -28,17 +29,6 @@ RETRYABLE_STATUS = {408, 409, 429, 500, 502, 503, 504}
 MAX_ATTEMPTS_PER_PROVIDER = 3
 BACKOFF_BASE_SECONDS = 0.25
 MIN_ATTEMPT_SECONDS = 0.5  # not worth starting an attempt with less time than this left
-
-
-class Deadline:
-    """The time a call may still take, so every retry and fallback fits the caller's own timeout."""
-
-    def __init__(self, seconds: float) -> None:
-        self.seconds = seconds
-        self.expires = time.monotonic() + seconds
-
-    def remaining(self) -> float:
-        return max(0.0, self.expires - time.monotonic())
 
 
 @dataclass(frozen=True)

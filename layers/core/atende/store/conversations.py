@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import random
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -13,10 +11,10 @@ from boto3.dynamodb.conditions import Key
 from botocore.exceptions import ClientError
 
 from atende.models.common import utc_now
+from atende.platform.errors import StoreUnavailable
+from atende.platform.retry import attempts, retry_contended
 from atende.store.items import MAX_ITEM_BYTES, fit_message, item_bytes, stored_json
 from atende.store.table import TableStore, expires_at, is_expired, transaction_cancel_reasons
-
-MAX_APPEND_ATTEMPTS = 40  # a hot conversation with many concurrent turns converges well before this
 
 
 def conversation_pk(tenant_id: str, bot_id: str, conversation_id: str) -> str:
@@ -100,16 +98,17 @@ class ConversationStore(TableStore):
     ) -> int:
         """Store `messages` after `after_seq` in one transaction with `extra_operations` (billing).
 
-        When a concurrent turn took those sequence numbers, re-read the tail and try the next ones: both
-        turns land, each turn's messages stay adjacent and in order, and nothing is overwritten.
-        `after_seq=None` (history was not read) reads the tail first. `turn_record` (how the turn was answered,
-        billed and moderated; never text) is kept on the last message. Returns the last sequence number stored.
+        When a concurrent turn took those sequence numbers, re-read the tail and try the next ones (with jitter,
+        while the deadline leaves time; then StoreUnavailable): both turns land, each turn's messages stay
+        adjacent and in order, and nothing is overwritten. `after_seq=None` (history was not read) reads the tail
+        first. `turn_record` (how the turn was answered, billed and moderated; never text) is kept on the last
+        message. Returns the last sequence number stored.
         """
         pk = conversation_pk(tenant_id, bot_id, conversation_id)
         now, ttl = utc_now(), expires_at(retention_days)
         items = _message_items(pk, messages, now=now, ttl=ttl, request_id=request_id, turn_record=turn_record)
         seq = self._last_seq(pk) if after_seq is None else after_seq
-        for _ in range(MAX_APPEND_ATTEMPTS):
+        for _ in attempts():
             puts = [
                 {
                     "Put": {
@@ -133,26 +132,27 @@ class ConversationStore(TableStore):
                     # An attempt whose answer was lost (the SDK retried it) already wrote this turn, billing
                     # included: the transaction is atomic, so finding its messages proves the rest landed too.
                     return landed
-                time.sleep(random.uniform(0.005, 0.03))  # noqa: S311 — jitter, not crypto
                 seq = max(seq, self._last_seq(pk))
-        raise RuntimeError(f"could not append to conversation {conversation_id} after {MAX_APPEND_ATTEMPTS} tries")
+        raise StoreUnavailable(f"Conversation '{conversation_id}' is too busy to append to within the deadline.")
 
     def save_summary(
         self, tenant_id: str, bot_id: str, conversation_id: str, summary: str, *, through_seq: int, retention_days: int
     ) -> None:
         """Replace the running summary, unless a concurrent turn already folded further."""
         try:
-            self.table.put_item(
-                Item={
-                    "PK": conversation_pk(tenant_id, bot_id, conversation_id),
-                    "SK": "SUMMARY",
-                    "summary": summary,
-                    "through_seq": through_seq,
-                    "updated_at": utc_now(),
-                    "expires_at": expires_at(retention_days),
-                },
-                ConditionExpression="attribute_not_exists(through_seq) OR through_seq < :through",
-                ExpressionAttributeValues={":through": through_seq},
+            retry_contended(
+                lambda: self.table.put_item(
+                    Item={
+                        "PK": conversation_pk(tenant_id, bot_id, conversation_id),
+                        "SK": "SUMMARY",
+                        "summary": summary,
+                        "through_seq": through_seq,
+                        "updated_at": utc_now(),
+                        "expires_at": expires_at(retention_days),
+                    },
+                    ConditionExpression="attribute_not_exists(through_seq) OR through_seq < :through",
+                    ExpressionAttributeValues={":through": through_seq},
+                )
             )
         except ClientError as error:
             if error.response["Error"]["Code"] != "ConditionalCheckFailedException":

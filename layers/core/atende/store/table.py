@@ -10,6 +10,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from atende.models.common import utc_now
+from atende.platform.retry import retry_contended
 
 AUDIT_RETENTION_DAYS = 400
 
@@ -81,7 +82,8 @@ class TableStore:
         *,
         on_condition_failed: Exception | None = None,
     ) -> None:
-        """Write every operation and the audit entry atomically (the resource client marshals Python types).
+        """Write every operation and the audit entry atomically (the resource client marshals Python types);
+        a conflict with another transaction or throttling is tried again inside the deadline (platform/retry.py).
 
         When a condition of the operations fails and `on_condition_failed` is given, that error is raised instead.
         """
@@ -89,7 +91,7 @@ class TableStore:
         if audit is not None:
             items.append({"Put": {"TableName": self.name, "Item": audit.item()}})
         try:
-            self.table.meta.client.transact_write_items(TransactItems=items)
+            retry_contended(lambda: self.table.meta.client.transact_write_items(TransactItems=items))
         except ClientError as error:
             if on_condition_failed is not None and "ConditionalCheckFailed" in transaction_cancel_reasons(error):
                 raise on_condition_failed from error

@@ -18,8 +18,10 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
     RequestValidationError,
 )
 from aws_lambda_powertools.event_handler.types import EventHandlerInstance
+from botocore.exceptions import BotoCoreError, ClientError
 
 from atende.access.keys import Caller
+from atende.platform import aws
 from atende.platform.errors import AtendeError, InvalidRequest, NotFound, PayloadTooLarge, UnsupportedMediaType
 from atende.platform.observability import logger
 
@@ -197,6 +199,11 @@ def make_resolver(*, strip_prefixes: list[str] | None = None) -> APIGatewayRestR
     def _no_route(_: NotFoundError) -> Response:
         event = app.current_event
         return error_response(NotFound(f"No route {event.http_method} {event.path}.", code="unknown_route"))
+
+    @app.exception_handler([BotoCoreError, ClientError])
+    def _aws_error(error: Exception) -> Response:
+        mapped = aws.unavailable(error)  # a timeout or throttling: 503/504, the client may retry
+        return _domain_error(mapped) if mapped is not None else _unexpected(error)
 
     @app.exception_handler(Exception)
     def _unexpected(error: Exception) -> Response:
