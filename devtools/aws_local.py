@@ -196,6 +196,12 @@ def provision(overrides: dict[str, str] | None = None, *, root_key: str, templat
                 "TopicArn"
             ]
             physical[logical], arns[logical] = arn, arn
+        elif kind == "AWS::SQS::Queue":
+            name = props.get("QueueName") or f"atende-{stage}-{logical}"
+            url = boto3.client("sqs").create_queue(QueueName=name)["QueueUrl"]
+            arn = boto3.client("sqs").get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])
+            # GetAtt QueueName reads the physical id; Ref (the URL on AWS) is not used by the template.
+            physical[logical], arns[logical] = name, arn["Attributes"]["QueueArn"]
         elif kind == "AWS::Serverless::Api":
             physical[logical] = "local"
 

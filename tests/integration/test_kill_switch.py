@@ -10,6 +10,7 @@ import pytest
 
 from devtools.alarms import AlarmEvaluator
 from devtools.aws_local import EmbeddedAWS
+from devtools.containers import Containers
 from tests.support import ApiClient, create_tenant
 
 GLOBAL = "atende-test-global-daily-budget"
@@ -17,8 +18,9 @@ WINDOW = 300  # the alarm's period x evaluation periods
 
 
 @pytest.fixture
-def evaluator(aws: EmbeddedAWS) -> Iterator[AlarmEvaluator]:
-    local = AlarmEvaluator(stage="test", interval=3600, parameters={"GlobalDailyBudgetUsd": "1"}).install()
+def evaluator(aws: EmbeddedAWS, containers: Containers) -> Iterator[AlarmEvaluator]:
+    parameters = {"GlobalDailyBudgetUsd": "1"}
+    local = AlarmEvaluator(containers, stage="test", interval=3600, parameters=parameters).install()
     yield local
     if local.states.get(GLOBAL) == "ALARM":  # never leave every tenant of the session held
         later = time.time() + 3 * WINDOW

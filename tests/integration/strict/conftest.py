@@ -5,11 +5,13 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Iterator
+from dataclasses import replace
 
 import pytest
 
 from devtools.apigw import ApiGatewayEmulator
 from devtools.aws_local import EmbeddedAWS
+from devtools.containers import Containers
 from devtools.strict_dynamodb import StrictControl
 from tests.support import ApiClient
 
@@ -18,7 +20,7 @@ CACHES = {"AUTH_CACHE_TTL_SECONDS": "60", "BOT_CACHE_SECONDS": "60", "TENANT_CAC
 
 
 def forget_clients_and_caches() -> None:
-    """Every cached client, setting and store of the atende package (they point at one endpoint)."""
+    """Every cached client, setting and store of the atende package in this process."""
     for name, module in list(sys.modules.items()):
         if name == "atende" or name.startswith("atende."):
             for value in list(vars(module).values()):
@@ -28,16 +30,14 @@ def forget_clients_and_caches() -> None:
 
 @pytest.fixture(scope="module")
 def strict_aws(aws: EmbeddedAWS) -> Iterator[EmbeddedAWS]:
-    """A strict front door to the session's moto backends (moto keeps one state per process, so the template's
-    resources are already there); the endpoint, settings and caches come back afterwards."""
+    """The session's AWS (strict by default), with production-like caches in this process for the module."""
+    assert aws.strict is not None, "the integration suite runs on the strict local DynamoDB"
     saved = dict(os.environ)
-    strict = EmbeddedAWS(strict=True).start()
     try:
-        os.environ.update({"AWS_ENDPOINT_URL": strict.endpoint, **CACHES})
+        os.environ.update(CACHES)
         forget_clients_and_caches()
-        yield strict
+        yield aws
     finally:
-        strict.stop()
         os.environ.clear()
         os.environ.update(saved)
         forget_clients_and_caches()
@@ -52,6 +52,9 @@ def control(strict_aws: EmbeddedAWS) -> Iterator[StrictControl]:
 
 
 @pytest.fixture(scope="module")
-def strict_api(strict_aws: EmbeddedAWS) -> ApiClient:
-    """Fresh containers, so no function copy keeps a client of the plain endpoint."""
-    return ApiClient(ApiGatewayEmulator(stage="test"))
+def strict_api(strict_aws: EmbeddedAWS, containers: Containers) -> Iterator[ApiClient]:
+    """Fresh containers with production-like caches (a warm container keeps its tenant, bot and key)."""
+    runtime = replace(containers.runtime, overrides={**containers.runtime.overrides, **CACHES})
+    own = Containers(runtime)
+    yield ApiClient(ApiGatewayEmulator(own, stage="test"))
+    own.close()

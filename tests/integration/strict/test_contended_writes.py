@@ -13,6 +13,7 @@ from botocore.exceptions import ClientError
 
 from atende.platform import aws
 from atende.platform.deadline import Deadline, bounded
+from atende.platform.retry import retry_contended
 from atende.platform.settings import get_settings
 from atende.store import stores
 from atende.store.table import AuditEntry, TableStore
@@ -65,7 +66,7 @@ def test_concurrent_turns_on_one_conversation_all_land(table: Any, control: Stri
     with ThreadPoolExecutor(6) as pool:
         seqs = sorted(pool.map(turn, range(6)))
     assert seqs == [1, 2, 3, 4, 5, 6]
-    stored = stores().conversations.all_messages("t", "b", conversation)
+    stored = list(stores().conversations.messages_after("t", "b", conversation, after_seq=0, page_size=100))
     assert sorted(m["content"] for m in stored) == [f"turn {i}" for i in range(6)]
 
 
@@ -80,8 +81,13 @@ def test_throttled_transaction_and_plain_write_land_once_capacity_is_back(table:
     control.fault("UpdateItem", "error", code="ProvisionedThroughputExceededException", status=400, count=4)
     key_pk = f"KEY#{uuid.uuid4().hex}"
     table.put_item(Item={"PK": key_pk, "SK": "KEY", "GSI1PK": "TENANT#tx", "GSI1SK": "KEY#k1", "id": "k1"})
+    revoke = {
+        "Key": {"PK": key_pk, "SK": "KEY"},
+        "UpdateExpression": "SET revoked_at = :now",
+        "ExpressionAttributeValues": {":now": "2030-01-01T00:00:00Z"},
+    }
     with bounded(Deadline(10)):
-        stores().keys._revoke_item({"PK": key_pk, "SK": "KEY"}, "2030-01-01T00:00:00Z")
+        retry_contended(lambda: table.update_item(**revoke))
     assert table.get_item(Key={"PK": key_pk, "SK": "KEY"}, ConsistentRead=True)["Item"]["revoked_at"]
 
 
