@@ -39,8 +39,8 @@ def test_soft_alarm_notifies_once_hard_limit_suspends_and_raising_it_resumes(loc
         "endpoint_url": moto,
         "region_name": "us-east-1",
         # IAM is enforced in the local stack: the administrator keys it prints.
-        "aws_access_key_id": _banner_value(local_stack, r"embedded AWS admin keys:\s+(\S+) /"),
-        "aws_secret_access_key": _banner_value(local_stack, r"embedded AWS admin keys:\s+\S+ / (\S+)"),
+        "aws_access_key_id": _banner_value(local_stack, r"AWS admin keys:\s+(\S+) /"),
+        "aws_secret_access_key": _banner_value(local_stack, r"AWS admin keys:\s+\S+ / (\S+)"),
     }
     sns, sqs = boto3.client("sns", **aws), boto3.client("sqs", **aws)
     topic = next(t["TopicArn"] for t in sns.list_topics()["Topics"] if t["TopicArn"].endswith("-notifications"))

@@ -11,6 +11,7 @@ from devtools.apigw import ApiGatewayEmulator
 from devtools.aws_local import EmbeddedAWS
 from devtools.containers import Containers
 from devtools.fake_openai import FakeOpenAI
+from devtools.functions import InThreadContainers
 from devtools.local_env import LocalAccount, iam_enabled, start_account
 from devtools.moto_iam import ACCESS_LOG
 from tests.support import ApiClient, ChatSetup, TenantHandle, chat_setup, create_tenant
@@ -60,6 +61,16 @@ def containers(account: LocalAccount) -> Containers:
 @pytest.fixture(scope="session")
 def emulator(containers: Containers) -> ApiGatewayEmulator:
     return ApiGatewayEmulator(containers, stage="test")
+
+
+@pytest.fixture
+def functions_in_this_process(emulator: ApiGatewayEmulator) -> Iterator[None]:
+    """For a test that patches a function's own module or client (a budget, a botocore hook): the functions run
+    in this process, one request at a time, with this process's (administrator) keys, for the test only."""
+    containers = emulator.containers
+    emulator.containers = InThreadContainers()
+    yield
+    emulator.containers = containers
 
 
 @pytest.fixture(scope="session")

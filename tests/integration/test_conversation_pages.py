@@ -81,7 +81,7 @@ def test_a_cursor_that_atende_did_not_give_is_a_400(setup: ChatSetup) -> None:
 
 
 def test_a_returned_history_is_capped_by_the_answer_budget_and_says_so(
-    setup: ChatSetup, monkeypatch: pytest.MonkeyPatch
+    setup: ChatSetup, monkeypatch: pytest.MonkeyPatch, functions_in_this_process: None
 ) -> None:
     # A turn reads one 1 MB page of history, which stays under 5 MB as answered: a smaller budget shows the cap.
     budget = 1_000_000

@@ -72,7 +72,7 @@ class DeletionRules:
 
 
 @pytest.fixture
-def aws_deletion_rules() -> Iterator[DeletionRules]:
+def aws_deletion_rules(functions_in_this_process: None) -> Iterator[DeletionRules]:
     rules, events = DeletionRules(), aws.client("secretsmanager").meta.events
     events.register("before-call.secretsmanager.*", rules.before_call, unique_id="test-deletion-rules")
     yield rules

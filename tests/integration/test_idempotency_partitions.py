@@ -14,8 +14,14 @@ from tests.support import TenantHandle, chat_setup
 
 
 def _records(tenant_id: str) -> list[dict[str, Any]]:
-    table = boto3.resource("dynamodb").Table(_table_name())
-    found = table.scan(FilterExpression=Attr("SK").begins_with(f"{tenant_id}|"))["Items"]
+    """The tenant's records wherever they are: a scan of every page (a query would assume the partition)."""
+    table, found, kwargs = boto3.resource("dynamodb").Table(_table_name()), [], {}
+    while True:
+        page = table.scan(FilterExpression=Attr("SK").begins_with(f"{tenant_id}|"), **kwargs)
+        found += page["Items"]
+        if "LastEvaluatedKey" not in page:
+            break
+        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
     return [{"PK": item["PK"], "SK": item["SK"], "status": item.get("status")} for item in found]
 
 

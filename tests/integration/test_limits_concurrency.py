@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 import pytest
 
 from atende.billing import periods, reservations, values
+from atende.platform.deadline import Deadline, bounded
 from atende.platform.errors import LimitExceeded
 from atende.platform.settings import get_settings
 from atende.store import stores
@@ -23,6 +24,7 @@ TURNS = 50
 BUDGET_MICROS = 1_000_000  # 1 USD
 WORST_CASE_MICROS = 100_000  # each turn may cost up to 0.10 USD: the budget covers 10 of them
 UNDERESTIMATE_MICROS = 50_000  # what a provider reporting more than the worst case bills on top of it
+TURN_DEADLINE_SECONDS = 25  # the longest a bot may set: 50 turns at once on 2 cores queue a while
 
 
 @dataclass
@@ -39,6 +41,10 @@ def run_turns(handle: TenantHandle, cost_of: list[int]) -> Outcome:
     barrier = threading.Barrier(len(cost_of))
 
     def turn(i: int) -> None:
+        with bounded(Deadline(TURN_DEADLINE_SECONDS)):  # as inside a chat turn
+            _turn(i)
+
+    def _turn(i: int) -> None:
         usage = values.Usage(input_tokens=400, cached_input_tokens=100, output_tokens=200)
         try:
             barrier.wait()

@@ -15,12 +15,12 @@ from botocore.config import Config
 from botocore.exceptions import ClientError, ConnectionClosedError, EndpointConnectionError
 
 from devtools.aws_local import EmbeddedAWS
+from devtools.local_env import LocalAccount
 from devtools.strict_dynamodb import StrictControl
 
 TABLE = f"strict-{uuid.uuid4().hex[:8]}"
 NO_RETRIES = Config(retries={"total_max_attempts": 1, "mode": "standard"}, max_pool_connections=30)
 RETRIES = Config(retries={"total_max_attempts": 3, "mode": "standard"}, max_pool_connections=30)
-CREDENTIALS = {"region_name": "us-east-1", "aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
 # moto reads the current item, builds the new one (slow for many attributes), then checks the condition on what it
 # read: without isolation several conditional puts of such an item pass `attribute_not_exists` in that window
 WIDE = {f"a{n}": {"S": "v"} for n in range(300)}
@@ -28,8 +28,10 @@ BACKGROUND = ThreadPoolExecutor(4, thread_name_prefix="strict-test")
 
 
 @pytest.fixture(scope="module")
-def aws() -> Iterator[EmbeddedAWS]:
+def aws(account: LocalAccount) -> Iterator[EmbeddedAWS]:
+    """Its own strict front door to this process's moto, with the session's administrator keys (IAM is on)."""
     embedded = EmbeddedAWS(strict=True).start()
+    embedded.credentials = dict(account.aws.credentials)
     by_group = {"IndexName": "byGroup", "KeySchema": [{"AttributeName": "g", "KeyType": "HASH"}]}
     _client(embedded, NO_RETRIES).create_table(
         TableName=TABLE,
@@ -51,7 +53,9 @@ def control(aws: EmbeddedAWS) -> Iterator[StrictControl]:
 
 
 def _client(aws: EmbeddedAWS, config: Config) -> Any:
-    return boto3.client("dynamodb", endpoint_url=aws.endpoint, config=config, **CREDENTIALS)
+    keys = {"aws_access_key_id": aws.credentials["AWS_ACCESS_KEY_ID"]}
+    keys["aws_secret_access_key"] = aws.credentials["AWS_SECRET_ACCESS_KEY"]
+    return boto3.client("dynamodb", endpoint_url=aws.endpoint, config=config, region_name="us-east-1", **keys)
 
 
 @pytest.fixture(scope="module")

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import random
 import time
+import uuid
 from typing import Any
 
 from atende.billing.periods import periods, utc
@@ -26,6 +27,7 @@ from atende.billing.values import Reservation, Usage
 from atende.models.limits import Limits
 from atende.models.tenants import Tenant
 from atende.platform.errors import Conflict, UpstreamUnavailable
+from atende.platform.retry import attempts
 from atende.platform.settings import get_settings
 from atende.store import stores
 from atende.store.counters import Contended, Part, Refused, ShardCaps, parts_of
@@ -34,9 +36,7 @@ from atende.store.usage_report import report_additions
 # Far above the chat function's timeout: a reservation this old belongs to an invocation that is gone, so
 # sweeping it can never race with its own settlement.
 RESERVATION_TTL_SECONDS = 300
-CONTENDED_ATTEMPTS = 6
 SETTLE_SECONDS = 10.0  # a paid call's settlement outlasts any contention short of an outage
-CONTENDED_ROUNDS = 5  # rounds over every shard while they are all busy, before giving up with a 503
 REFUSED, CONTENDED = "refused", "contended"
 
 
@@ -85,28 +85,30 @@ def reserve(
     shards = get_settings().budget_counter_shards
     expires_at = int(moment.timestamp()) + RESERVATION_TTL_SECONDS
     wanted = Reservation(tenant.id, request_id, amount_micros, tokens, month, dd, requests)
+    call = uuid.uuid4().hex[:12]
     whole = caps_for(limits, amount_micros, tokens, requests)
     counters: dict[int, dict[str, Any]] = {}
     if all(room is None or room >= 0 for room in vars(whole).values()):
         for swept in (False, True):
             outcomes = [CONTENDED]
-            for round_ in range(CONTENDED_ROUNDS):
+            for _ in attempts():  # rounds over the shards while some are too busy to answer, inside the deadline
                 first = random.randrange(shards)  # noqa: S311 — load spreading, not crypto
                 outcomes = []
                 for shard in [(first + i) % shards for i in range(shards)]:
-                    outcome = _try(wanted, [Part(shard, amount_micros, tokens, requests)], limits, shards, expires_at)
+                    part = Part(shard, amount_micros, tokens, requests)
+                    outcome = _try(wanted, [part], limits, shards, expires_at, call)
                     if isinstance(outcome, Reservation):
                         return outcome
                     outcomes.append(outcome)
                 if CONTENDED not in outcomes:
                     break
-                _pause(round_)  # some shard was too busy to answer: try them all again before reading them
             if REFUSED not in outcomes:
                 raise UpstreamUnavailable("The budget counters are busy; try again soon.", code="budget_contended")
             # Every shard refused it alone: read them all at once, and split it over their rooms if they add up.
             counters = stores().counters.shards_of(tenant.id, shards, month, f"{month}-{dd}")
             parts = split(limits, shards, counters, wanted, dd)
-            if parts and isinstance(held := _try(wanted, parts, limits, shards, expires_at, attempts=3), Reservation):
+            held = _try(wanted, parts, limits, shards, expires_at, call, attempts=3) if parts else None
+            if isinstance(held, Reservation):
                 return held
             if swept or not sweep_tenant(tenant.id, moment.timestamp()):
                 break
@@ -119,14 +121,23 @@ def reserve(
 
 
 def _try(
-    wanted: Reservation, parts: list[Part], limits: Limits, shards: int, expires_at: int, *, attempts: int = 2
+    wanted: Reservation,
+    parts: list[Part],
+    limits: Limits,
+    shards: int,
+    expires_at: int,
+    call: str,
+    *,
+    attempts: int = 2,
 ) -> Reservation | str:
     """One reservation (retried briefly while contended): the reservation, REFUSED or CONTENDED."""
     store = stores().counters
     caps = {part.shard: shard_caps(limits, shards, part) for part in parts}
     if any(room is not None and room < 0 for cap in caps.values() for room in vars(cap).values()):
         return REFUSED  # a part larger than its shard's whole share (a new item would pass any condition)
-    token = f"reserve-{'-'.join(f'{p.shard}:{p.amount}' for p in parts)}-{wanted.request_id}"
+    # One token per reserve() call and parts: its retries share it, another call never does (a token-deduped
+    # success must mean this call's own write landed, not that an older one once did).
+    token = f"reserve-{'-'.join(f'{p.shard}:{p.amount}' for p in parts)}-{call}-{wanted.request_id}"
     for attempt in range(attempts):
         try:
             written = store.reserve(
@@ -285,14 +296,14 @@ def release(reservation: Reservation) -> bool:
     """Give back a reservation whose call failed before any usage was billed; False if it was not held."""
     store = stores().counters
     operations = store.release_operations(reservation.tenant_id, reservation.request_id, dict(reservation.record))
-    for attempt in range(CONTENDED_ATTEMPTS):
+    for _ in attempts():
         try:
             store.transact(operations, token=f"release-{reservation.request_id}")
             return True
         except Refused:
             return False
         except Contended:
-            _pause(attempt)
+            continue
     raise UpstreamUnavailable("The budget counters are busy; the hold expires on its own.", code="budget_contended")
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from atende.billing.metrics import emit_gauges, emit_global_gauge
 from atende.billing.periods import periods, utc
 from atende.billing.reservations import sweep_tenant
@@ -20,16 +22,25 @@ def tick(now: float | None = None) -> dict[str, int]:
     month, dd = periods(moment)
     shards = get_settings().budget_counter_shards
     tenants = stores().tenants.list()
-    configs = stores().usage.limits_of([t.id for t in tenants])
+    ids = [t.id for t in tenants]
+    configs = stores().usage.limits_of(ids)
+    months = stores().counters.months_of(ids, shards, month)
+    # Reservations made just before a month ended stay on that month's shards until they are settled or swept.
+    previous = periods(moment - timedelta(days=1))[0]
+    if previous != month:
+        for tenant_id, total in stores().counters.months_of(ids, shards, previous).items():
+            if total["committed"] > total["spent"]:
+                months.setdefault(tenant_id, {"committed": 0, "spent": 0})["committed"] += 1
+    days = stores().usage.day_spent_of(ids, shards, f"{month}-{dd}")
     swept = reported = global_day = 0
     for tenant in tenants:
-        swept += sweep_tenant(tenant.id, moment.timestamp())
-        counters = stores().counters.shards_of(tenant.id, shards, month)
-        month_spent = sum(int(counter.get("spent", 0)) for counter in counters.values())
-        day_spent = sum(int(item.get("spent", 0)) for item in stores().usage.usage_items(tenant.id, f"{month}-{dd}"))
+        total = months.get(tenant.id, {"committed": 0, "spent": 0})
+        if total["committed"] > total["spent"]:  # something is held: a crashed call's reservation, maybe
+            swept += sweep_tenant(tenant.id, moment.timestamp())
+        day_spent = days.get(tenant.id, 0)
         global_day += day_spent
-        if any(counters.values()) or (tenant.id in configs and configs[tenant.id].effective.has_budget):
-            emit_gauges(tenant.id, month_spent, day_spent)
+        if tenant.id in months or (tenant.id in configs and configs[tenant.id].effective.has_budget):
+            emit_gauges(tenant.id, total["spent"], day_spent)
             reported += 1
     emit_global_gauge(global_day)
     if swept:

@@ -136,6 +136,9 @@ class CounterStore(TableStore):
             self.table.meta.client.transact_write_items(TransactItems=operations, ClientRequestToken=_token(token))
         except ClientError as error:
             raise_if_contended(error)
+            if error.response.get("Error", {}).get("Code") == "IdempotentParameterMismatchException":
+                # This request id's reservation was written before with other figures: it exists.
+                raise Refused({}, self.reservation(tenant_id, request_id) or {"status": "unknown"}) from error
             reasons = error.response.get("CancellationReasons") or []
             if not reasons:
                 raise
@@ -309,6 +312,17 @@ class CounterStore(TableStore):
             for name in list(totals):
                 totals[name] += int(counter.get(name, 0))
         totals["held"] = [str(item["PK"]).split("#", 2)[2] for item in self.expired(tenant_id, shards, float("inf"))]
+        return totals
+
+    def months_of(self, tenant_ids: list[str], shards: int, month: str) -> dict[str, dict[str, int]]:
+        """Many tenants' month shards added up (`committed`, `spent`), in batches: what the minute schedule reads."""
+        keys = [month_key(tenant, k, month) for tenant in tenant_ids for k in range(shards)]
+        totals: dict[str, dict[str, int]] = {}
+        for item in self._batch_get(keys):
+            tenant = str(item["PK"]).removeprefix("COUNTER#").rsplit("#", 1)[0]
+            total = totals.setdefault(tenant, {"committed": 0, "spent": 0})
+            total["committed"] += int(item.get("committed", 0))
+            total["spent"] += int(item.get("spent", 0))
         return totals
 
     def expired(self, tenant_id: str, shards: int, now: float) -> list[dict[str, Any]]:

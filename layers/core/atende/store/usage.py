@@ -52,6 +52,14 @@ class UsageStore(TableStore):
                 time.sleep(random.uniform(0.005, 0.02 * (2**attempt)))  # noqa: S311 — jitter
 
     # --- reads ---------------------------------------------------------------------------------
+    def day_spent_of(self, tenant_ids: list[str], shards: int, day: str) -> dict[str, int]:
+        """Many tenants' spend of one day, from their report shards, in batches."""
+        spent: dict[str, int] = {}
+        for shard in range(shards):
+            for tenant_id, item in self._batch(tenant_ids, f"USAGE#{day}#{shard}").items():
+                spent[tenant_id] = spent.get(tenant_id, 0) + int(item.get("spent", 0))
+        return spent
+
     def limits_of(self, tenant_ids: list[str]) -> dict[str, TenantLimits]:
         """The LIMITS items that exist among `tenant_ids`."""
         return {tenant_id: _limits(item) for tenant_id, item in self._batch(tenant_ids, LIMITS).items()}
