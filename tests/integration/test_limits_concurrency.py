@@ -14,6 +14,7 @@ import pytest
 from atende.billing import periods, reservations, values
 from atende.platform.deadline import Deadline, bounded
 from atende.platform.errors import LimitExceeded
+from atende.platform.retry import attempts
 from atende.platform.settings import get_settings
 from atende.store import stores
 from atende.store.conversations import conversation_pk
@@ -68,12 +69,12 @@ def run_turns(handle: TenantHandle, cost_of: list[int]) -> Outcome:
                 }
             }
             operations = reservations.settlement_operations(reservation, cost, usage, bot_id="shop", model="gpt-4o")
-            for attempt in range(12):  # as the turn's own transaction does: again while DynamoDB is contended
+            for attempt in attempts():  # as the turn's own transaction does: again while contended, in the deadline
                 try:
                     stores().counters.transact([message, *operations], token=f"turn-{reservation.request_id}-{attempt}")
                     break
                 except Contended:
-                    time.sleep(random.uniform(0.005, 0.01 * 2 ** min(attempt, 6)))
+                    continue
             else:
                 raise RuntimeError("the settlement stayed contended")
             with outcome.lock:
