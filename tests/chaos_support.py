@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 from devtools.containers import Container
-from tests.support import ApiClient, Answer
+from tests.support import Answer, ApiClient
 
 # The operations a turn uses; faults are scoped to the app's table.
 READS = ("Query", "GetItem", "BatchGetItem")

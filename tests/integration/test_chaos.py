@@ -16,8 +16,9 @@ hangs past the bot's deadline. Afterwards:
    and `committed == spent`;
 4. no webhook answer is a 5xx (a failing turn answers a handoff); OpenAI-route errors are only 429/502/503/504 in
    OpenAI's envelope;
-5. every chat invocation ends within the bot's deadline + 1 s (timed inside its container, so waiting for one of
-   the local stack's few containers does not count: Lambda would start another).
+5. every chat invocation ends within its deadline + 1 s (the bot's; a plain model call has the function's),
+   timed inside its container: waiting for one of the local stack's few containers does not count (Lambda would
+   start another).
 
 Size and seed: CHAOS_TURNS (240), CHAOS_THREADS (16), CHAOS_SEED (random; printed, so a failing run can be
 replayed with it: the faults are seeded, the interleaving of threads is not).
@@ -64,9 +65,9 @@ SEED = int(os.environ.get("CHAOS_SEED") or random.randrange(1, 10**6))
 DEADLINE_SECONDS = 3
 SHARED_CONVERSATIONS = 3  # per tenant: turns on them collide
 BUDGETED_SHARE = 0.6  # of the turns, for the tenant with a budget
-BUDGET_TURNS = 0.45  # the budget covers about this share of its turns
+BUDGET_TURNS = 1.0  # the budget covers about this share of its turns
 MODEL = "gpt-4o-mini"
-SETTINGS = {"transaction_window_ms": 15, "item_wcu_per_second": 40}
+SETTINGS = {"transaction_window_ms": 15, "item_wcu_per_second": 20}
 
 
 def _make_turn(rng: random.Random, index: int, tenants: list[str]) -> Turn:
@@ -94,7 +95,8 @@ def _send(api: ApiClient, setup: ChatSetup, turn: Turn) -> None:
             body["conversation_id"] = turn.conversation
         answer = api.call("POST", "/v1/bots/shop/chat", key=setup.key, json_body=body)
     else:
-        body = {"model": "bot:shop" if turn.route == "bot" else MODEL, "messages": [{"role": "user", "content": turn.text}]}
+        model = "bot:shop" if turn.route == "bot" else MODEL
+        body = {"model": model, "messages": [{"role": "user", "content": turn.text}]}
         if turn.conversation:
             body["conversation_id"] = turn.conversation
         if turn.stream:
@@ -191,15 +193,22 @@ def test_money_and_messages_hold_under_chaos(
             error = turn.body.get("error") if isinstance(turn.body, dict) else None
             if turn.status not in OPENAI_ERRORS or not isinstance(error, dict) or "message" not in error:
                 problems.append(f"{turn.label} {turn.status}: {turn.body}")
-    assert not problems, f"{len(problems)} unclear answers:\n" + "\n".join(problems[:10])
-    assert summary(turns)["refused"], "the budget never ran out: no refusal was tested"
+    failures = [f"unclear answer: {problem}" for problem in problems]
+    if not summary(turns)["refused"]:
+        failures.append("the budget never ran out: no refusal was tested")
 
     # 5. every answer within the deadline (+1 s)
     slow = {t.request_id: timings.seconds.get(t.request_id) for t in turns if t.request_id}
     assert len(slow) == TURNS and all(s is not None for s in slow.values()), "a chat invocation was not timed"
-    late = sorted((s, rid) for rid, s in slow.items() if s is not None and s > DEADLINE_SECONDS + 1)
-    print(f"slowest chat invocations {sorted(s for s in slow.values() if s is not None)[-3:]}")
-    assert not late, f"{len(late)} answers after the deadline + 1 s: {late[:5]}"
+    by_id = {t.request_id: t for t in turns}
+    plain_deadline = get_settings().webhook_deadline_seconds  # a call without a bot has the function's deadline
+
+    def allowed(turn: Turn) -> float:
+        return (plain_deadline if turn.route == "plain" else DEADLINE_SECONDS) + 1
+
+    late = sorted((s, rid) for rid, s in slow.items() if s is not None and s > allowed(by_id[rid]))
+    print(f"slowest chat invocations {sorted(round(s, 2) for s in slow.values() if s is not None)[-3:]}")
+    failures += [f"late: {s:.2f} s {by_id[rid].label} {by_id[rid].status} {rid}" for s, rid in late]
 
     # 2. messages stored exactly once
     stored_costs: dict[str, int] = {}
@@ -208,19 +217,20 @@ def test_money_and_messages_hold_under_chaos(
         for conversation in conversations:
             messages = read_conversation(api, setup.key, "shop", conversation)
             texts = [str(m.get("content")) for m in messages if m["role"] == "user"]
-            twice = [text for text, n in Counter(texts).items() if n > 1]
-            assert not twice, f"stored twice in {conversation}: {twice[:3]}"
+            failures += [f"stored twice in {conversation}: {text}" for text, n in Counter(texts).items() if n > 1]
             position = {str(m.get("content")): n for n, m in enumerate(messages) if m["role"] == "user"}
             for turn in (t for t in turns if t.tenant == tenant_id and t.conversation == conversation):
                 if turn.status != 200:
                     continue
-                assert turn.text in position, f"a 200 answer's turn was not stored: {turn.label} {turn.request_id}"
+                if turn.text not in position:
+                    failures.append(f"a 200 answer's turn was not stored: {turn.label} {turn.request_id}")
+                    continue
                 reply = messages[position[turn.text] + 1]
                 assert reply["role"] == "assistant" and "turn" in reply, reply
                 stored_costs[turn.request_id] = int(reply["turn"]["cost_micros"])
     for turn in turns:
-        if turn.request_id in stored_costs:
-            assert stored_costs[turn.request_id] == turn.cost_micros, (turn.label, turn.body)
+        if turn.request_id in stored_costs and stored_costs[turn.request_id] != turn.cost_micros:
+            failures.append(f"stored cost {stored_costs[turn.request_id]} != answered {turn.cost_micros}: {turn.label}")
 
     # 1 and 3. spend is what the answers billed; held is what committed holds beyond it, then nothing
     for tenant_id in setups:
@@ -228,11 +238,16 @@ def test_money_and_messages_hold_under_chaos(
         before = _month_totals(tenant_id)
         usage = setups[tenant_id].tenant.call("GET", "/v1/usage").json
         print(f"tenant {tenant_id}: billed {billed}, usage {usage['spend_micros']}, counters {before}")
-        assert int(before["committed"]) - int(before["spent"]) == _still_held(tenant_id, before["held"])
-        assert usage["spend_micros"] == billed, "the usage report is not what the answers billed"
-        assert int(before["spent"]) == billed, "the counters are not what the answers billed"
+        held = _still_held(tenant_id, before["held"])
+        if int(before["committed"]) - int(before["spent"]) != held:
+            failures.append(f"{tenant_id}: committed - spent != {held} held by {len(before['held'])} reservations")
+        if usage["spend_micros"] != billed:
+            failures.append(f"{tenant_id}: usage spend {usage['spend_micros']} != {billed} billed in answers")
+        if int(before["spent"]) != billed:
+            failures.append(f"{tenant_id}: counters spent {before['spent']} != {billed} billed in answers")
     sweep.tick(now=time.time() + 600)
     for tenant_id in setups:
         after = _month_totals(tenant_id)
-        assert after["held"] == [], after
-        assert int(after["committed"]) == int(after["spent"]), after
+        if after["held"] or int(after["committed"]) != int(after["spent"]):
+            failures.append(f"{tenant_id} after the sweep: {after}")
+    assert not failures, f"{len(failures)} failures (seed {SEED}):\n" + "\n".join(failures[:30])
