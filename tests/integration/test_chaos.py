@@ -242,7 +242,11 @@ def test_money_and_messages_hold_under_chaos(
         if int(before["committed"]) - int(before["spent"]) != held:
             failures.append(f"{tenant_id}: committed - spent != {held} held by {len(before['held'])} reservations")
         if usage["spend_micros"] != billed:
-            failures.append(f"{tenant_id}: usage spend {usage['spend_micros']} != {billed} billed in answers")
+            paid_errors = [t.label for t in turns if t.tenant == tenant_id and t.status >= 500]
+            failures.append(
+                f"{tenant_id}: usage spend {usage['spend_micros']} != {billed} billed in answers; by bot "
+                f"{ {k: v['spend_micros'] for k, v in usage['by_bot'].items()} }, errors {paid_errors}"
+            )
         if int(before["spent"]) != billed:
             failures.append(f"{tenant_id}: counters spent {before['spent']} != {billed} billed in answers")
     sweep.tick(now=time.time() + 600)
