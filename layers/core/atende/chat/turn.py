@@ -117,42 +117,56 @@ def _answer_with_model(
     # Every target of the chain is priced (a budgeted tenant cannot fall back to an unpriced model), and the
     # hold covers the most expensive one: a fallback must not spend past what was held.
     models = [target.model for target in chain]
-    with budget.hold(
-        tenant, request.request_id, models=models, params=params, bot_id=request.bot_id, model=model
-    ) as held:
-        try:
-            result = upstream.chat_completion(tenant.id, chain, params, deadline)
-            choices, usage_body = _completion_parts(result.body)
-        except AtendeError as error:
-            if bot and request.handoff_on_failure and bot.handoff.on_upstream_failure and error.status >= 429:
-                logger.warning("upstream failed, handing off", extra={"error_code": error.code, "status": error.status})
-                failure = handoff_answer(bot, Handoff("upstream_error", error.code))
-                return _finish_local(tenant, bot, request, history, failure)
+    entered = False
+    try:
+        with budget.hold(
+            tenant, request.request_id, models=models, params=params, bot_id=request.bot_id, model=model
+        ) as held:
+            entered = True
+            try:
+                result = upstream.chat_completion(tenant.id, chain, params, deadline)
+                choices, usage_body = _completion_parts(result.body)
+            except AtendeError as error:
+                if bot and request.handoff_on_failure and bot.handoff.on_upstream_failure and error.status >= 429:
+                    logger.warning(
+                        "upstream failed, handing off", extra={"error_code": error.code, "status": error.status}
+                    )
+                    failure = handoff_answer(bot, Handoff("upstream_error", error.code))
+                    return _finish_local(tenant, bot, request, history, failure)
+                raise
+            cost = held.charge(result.model, usage_body)
+            turn = TurnResult(
+                request.request_id,
+                request.conversation_id,
+                str(result.body.get("model") or result.model),
+                choices,
+                usage_body,
+                messages,
+                _past(request, history),
+                list(request.new_messages),
+                raw=result.body,
+                cost_micros=cost,
+                max_tokens=params["max_tokens"],
+                moderation=[v.record() for v in verdicts],
+                anomaly=held.anomaly,
+            )
+            if bot:
+                guard_output(tenant.id, bot, turn, deadline)
+            held.timings(
+                upstream_seconds=result.upstream_seconds,
+                overhead_seconds=max(0.0, time.monotonic() - request.started - result.upstream_seconds),
+            )
+            if _persist(tenant, bot, request, history, turn, held.settlement_operations(model=turn.model)):
+                held.settled()  # else the hold settles the call on its own as the block ends
+    except AtendeError as error:
+        # The budget counters stayed busy (a 503 before anything was spent): a webhook hands off, as it does when
+        # the provider fails. A refusal (429) stays one, and an error from inside the hold is not this case.
+        if entered or not (
+            bot and request.handoff_on_failure and bot.handoff.on_upstream_failure and error.status >= 500
+        ):
             raise
-        cost = held.charge(result.model, usage_body)
-        turn = TurnResult(
-            request.request_id,
-            request.conversation_id,
-            str(result.body.get("model") or result.model),
-            choices,
-            usage_body,
-            messages,
-            _past(request, history),
-            list(request.new_messages),
-            raw=result.body,
-            cost_micros=cost,
-            max_tokens=params["max_tokens"],
-            moderation=[v.record() for v in verdicts],
-            anomaly=held.anomaly,
-        )
-        if bot:
-            guard_output(tenant.id, bot, turn, deadline)
-        held.timings(
-            upstream_seconds=result.upstream_seconds,
-            overhead_seconds=max(0.0, time.monotonic() - request.started - result.upstream_seconds),
-        )
-        if _persist(tenant, bot, request, history, turn, held.settlement_operations(model=turn.model)):
-            held.settled()  # else the hold settles the call on its own as the block ends
+        logger.warning("budget counters busy, handing off", extra={"error_code": error.code, "status": error.status})
+        return _finish_local(tenant, bot, request, history, handoff_answer(bot, Handoff("upstream_error", error.code)))
     if bot and history and bot.history.summarize and trimmed and request.conversation_id:
         summaries.fold(tenant, bot, request.conversation_id, history, trimmed, deadline)
     return turn
