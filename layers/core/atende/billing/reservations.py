@@ -26,6 +26,7 @@ from atende.billing.refusals import caps_for, refusal_for
 from atende.billing.values import Reservation, Usage
 from atende.models.limits import Limits
 from atende.models.tenants import Tenant
+from atende.platform.deadline import current
 from atende.platform.errors import Conflict, UpstreamUnavailable
 from atende.platform.retry import attempts
 from atende.platform.settings import get_settings
@@ -110,8 +111,9 @@ def reserve(
             held = _try(wanted, parts, limits, shards, expires_at, call, attempts=3) if parts else None
             if isinstance(held, Reservation):
                 return held
-            if swept or not sweep_tenant(tenant.id, moment.timestamp()):
-                break
+            deadline = current()
+            if swept or (deadline and deadline.remaining() < 1.0) or not sweep_tenant(tenant.id, moment.timestamp()):
+                break  # swept already, no time left to sweep, or nothing to sweep
         existing = stores().counters.reservation(tenant.id, request_id)
         if existing is not None:  # refused because this request id holds it already (a lost answer), or held it
             return _adopt(wanted, existing)

@@ -11,17 +11,20 @@ from atende.platform.observability import logger
 
 
 def run_turn_or_handoff(request: TurnRequest) -> TurnResult:
-    """`run_turn`, or, when AWS failed it with "not now", the bot's handoff (from the container's cached bot:
-    storage is what failed). Not stored: the conversation keeps what landed. Other failures are raised."""
+    """`run_turn`, or, when AWS failed it with "not now", the bot's handoff (the bot the turn loaded, else the
+    container's cached one: storage is what failed). Not stored: the conversation keeps what landed. Other
+    failures are raised."""
     try:
         return run_turn(request)
     except Exception as error:
         mapped = aws.unavailable(error)
-        bot = cached_bot(request.tenant_id, request.bot_id) if mapped and request.bot_id else None
+        bot = request.loaded_bot or (cached_bot(request.tenant_id, request.bot_id) if request.bot_id else None)
+        bot = bot if mapped else None
         if mapped is None or bot is None or not request.handoff_on_failure or not bot.handoff.on_upstream_failure:
             raise
         logger.warning("storage failed the turn, handing off", extra={"error_code": mapped.code})
         result = handoff_answer(bot, Handoff("store_unavailable", mapped.code))
         result.request_id, result.conversation_id = request.request_id, request.conversation_id
         result.new_messages = list(request.new_messages)
+        result.cost_micros = request.paid_micros  # a call paid before storage failed is billed: say so
         return result

@@ -19,6 +19,7 @@ from atende.guards.redaction import redact
 from atende.models.bots import Bot
 from atende.models.content import text_of
 from atende.models.tenants import Tenant
+from atende.platform import aws
 from atende.platform.caching import LoadingCache
 from atende.platform.deadline import bounded
 from atende.platform.errors import AtendeError, InvalidRequest, NotFound, UpstreamError
@@ -74,6 +75,7 @@ def _run_turn(request: TurnRequest, deadline: upstream.Deadline) -> TurnResult:
     tenant = load_tenant(request.tenant_id)
     ensure_active(tenant)
     bot = load_bot(tenant.id, request.bot_id) if request.bot_id else None
+    request.loaded_bot = bot
     deadline.reset(
         request.deadline_seconds or (bot.deadline_seconds if bot else None) or get_settings().webhook_deadline_seconds
     )
@@ -135,6 +137,7 @@ def _answer_with_model(
                     return _finish_local(tenant, bot, request, history, failure)
                 raise
             cost = held.charge(result.model, usage_body)
+            request.paid_micros = cost  # billed (on its own if need be) whatever happens to the turn from here
             turn = TurnResult(
                 request.request_id,
                 request.conversation_id,
@@ -156,7 +159,11 @@ def _answer_with_model(
                 upstream_seconds=result.upstream_seconds,
                 overhead_seconds=max(0.0, time.monotonic() - request.started - result.upstream_seconds),
             )
-            if _persist(tenant, bot, request, history, turn, held.settlement_operations(model=turn.model)):
+            try:
+                stored = _persist(tenant, bot, request, history, turn, held.settlement_operations(model=turn.model))
+            except Exception as error:
+                raise _paid_but_not_stored(error, cost) from error
+            if stored:
                 held.settled()  # else the hold settles the call on its own as the block ends
     except AtendeError as error:
         # The budget counters stayed busy (a 503 before anything was spent): a webhook hands off, as it does when
@@ -170,6 +177,16 @@ def _answer_with_model(
     if bot and history and bot.history.summarize and trimmed and request.conversation_id:
         summaries.fold(tenant, bot, request.conversation_id, history, trimmed, deadline)
     return turn
+
+
+def _paid_but_not_stored(error: Exception, cost: int) -> Exception:
+    """A storage failure after the provider was paid: the call is billed on its own as the hold ends, and the
+    answer says what it cost (`x-atende-cost-micros`), so the caller can reconcile an error it was billed for."""
+    mapped = aws.unavailable(error)
+    if mapped is None:
+        return error
+    mapped.headers = {**mapped.headers, "x-atende-cost-micros": str(cost)}
+    return mapped
 
 
 def _completion_parts(body: Any) -> tuple[list[dict[str, Any]], dict[str, Any]]:

@@ -30,6 +30,9 @@ class TurnRequest:
     deadline_seconds: float | None = None
     handoff_on_failure: bool = True  # webhooks answer a handoff; the OpenAI form answers the error
     started: float = field(default_factory=time.monotonic)  # for the GatewayOverhead metric
+    # Set while the turn runs, for an answer when storage fails it: the bot it loaded, what the call cost.
+    loaded_bot: Any = None
+    paid_micros: int = 0
 
     @property
     def text(self) -> str:

@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import json
 import random
-import time
 from typing import Any
 
 from boto3.dynamodb.conditions import Key
-from botocore.exceptions import ClientError
 
 from atende.models.common import utc_now
 from atende.models.limits import Hold, LimitsSpec, OperatorLimitsSpec, TenantLimits
+from atende.platform.retry import retry_contended
 from atende.platform.settings import get_settings
-from atende.store.counters import RETRYABLE_CODES
 from atende.store.table import AuditEntry, TableStore, tenant_pk
 from atende.store.tenants import profile_touch, profile_update
 from atende.store.usage_report import report_additions
@@ -42,14 +40,8 @@ class UsageStore(TableStore):
         """Add one to a day report's `field` (`requests` or `refused`) for the day, the bot and the model."""
         additions = report_additions({field: 1}, bot_id=bot_id, model=model)
         shard = random.randrange(get_settings().budget_counter_shards)  # noqa: S311 — load spreading
-        for attempt in range(6):
-            try:
-                self.table.update_item(Key=self.report_key(tenant_id, day, shard), **additions)
-                return
-            except ClientError as error:  # a settling transaction holds the item, or it is hot: try again
-                if error.response.get("Error", {}).get("Code") not in RETRYABLE_CODES or attempt == 5:
-                    raise
-                time.sleep(random.uniform(0.005, 0.02 * (2**attempt)))  # noqa: S311 — jitter
+        # A settling transaction may hold the item, or it may be hot: tried again inside the deadline.
+        retry_contended(lambda: self.table.update_item(Key=self.report_key(tenant_id, day, shard), **additions))
 
     # --- reads ---------------------------------------------------------------------------------
     def day_spent_of(self, tenant_ids: list[str], shards: int, day: str) -> dict[str, int]:
