@@ -96,11 +96,20 @@ class Held:
                 overhead_seconds=self._timings.get("overhead_seconds"),
             )
 
+    @property
+    def billed(self) -> bool:
+        """Whether the call's cost is on the counters (in the caller's transaction or on its own)."""
+        return self._settled
+
+    def settle_now(self) -> None:
+        """Bill the call on its own, now (a turn with no conversation to store it with); raises if it cannot."""
+        reservations.settle_alone(self.reservation, self.settlement_operations())
+        self._settled = True
+
     def _settle_alone(self) -> None:
         """The provider was paid but nothing settled it: bill the call on its own."""
         try:
-            reservations.settle_alone(self.reservation, self.settlement_operations())
-            self._settled = True
+            self.settle_now()
         except Exception:  # noqa: BLE001 — reported here; the hold stays until the sweep (never given back early)
             logger.exception("could not settle a paid call", extra={"request_id": self.reservation.request_id})
 

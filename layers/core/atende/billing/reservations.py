@@ -26,8 +26,9 @@ from atende.billing.refusals import caps_for, refusal_for
 from atende.billing.values import Reservation, Usage
 from atende.models.limits import Limits
 from atende.models.tenants import Tenant
-from atende.platform.deadline import current
-from atende.platform.errors import Conflict, UpstreamUnavailable
+from atende.platform import aws
+from atende.platform.deadline import Deadline, bounded, current
+from atende.platform.errors import Conflict, StoreUnavailable, UpstreamUnavailable
 from atende.platform.retry import attempts
 from atende.platform.settings import get_settings
 from atende.store import stores
@@ -37,7 +38,7 @@ from atende.store.usage_report import report_additions
 # Far above the chat function's timeout: a reservation this old belongs to an invocation that is gone, so
 # sweeping it can never race with its own settlement.
 RESERVATION_TTL_SECONDS = 300
-SETTLE_SECONDS = 10.0  # a paid call's settlement outlasts any contention short of an outage
+SETTLE_GRACE_SECONDS = 0.8  # past the turn's deadline, for billing a call the provider answered
 REFUSED, CONTENDED = "refused", "contended"
 
 
@@ -274,24 +275,28 @@ def settlement_operations(
 
 
 def settle_alone(reservation: Reservation, operations: list[dict[str, Any]]) -> None:
-    """Write a settlement on its own: the provider was paid, so it is tried again while DynamoDB is contended
-    for up to SETTLE_SECONDS (a lost attempt that landed is found by reading, and is success)."""
-    token, give_up, attempt = f"settle-{reservation.request_id}", time.monotonic() + SETTLE_SECONDS, 0
-    while True:
-        try:
-            stores().counters.transact(operations, token=token)
-            return
-        except Refused:
-            if _status(reservation) == "settled":
+    """Write a settlement on its own, tried again while DynamoDB is contended or did not answer (the request token
+    makes a repeat land once) for what is left of the turn plus SETTLE_GRACE_SECONDS; a lost attempt that landed
+    is found by reading, and is success. Raises StoreUnavailable when it cannot be written in that time."""
+    turn = current()
+    grace = Deadline(max(0.0, turn.remaining() if turn else 0.0) + SETTLE_GRACE_SECONDS)
+    token, failure = f"settle-{reservation.request_id}", "the counters stayed busy"
+    with bounded(grace):
+        for _ in attempts(grace):
+            try:
+                stores().counters.transact(operations, token=token)
                 return
-            raise
-        except Contended:
-            if time.monotonic() >= give_up:
-                raise UpstreamUnavailable(
-                    "The budget counters stayed busy; the call could not be settled.", code="budget_contended"
-                ) from None
-            _pause(min(attempt, 5))
-            attempt += 1
+            except Refused:
+                if _status(reservation) == "settled":
+                    return
+                raise
+            except Contended:
+                continue
+            except Exception as error:
+                if aws.unavailable(error) is None:
+                    raise
+                failure = "storage did not answer"
+    raise StoreUnavailable(f"The call could not be billed ({failure}); its hold is swept.", code="store_unavailable")
 
 
 def release(reservation: Reservation) -> bool:

@@ -119,12 +119,12 @@ def _answer_with_model(
     # Every target of the chain is priced (a budgeted tenant cannot fall back to an unpriced model), and the
     # hold covers the most expensive one: a fallback must not spend past what was held.
     models = [target.model for target in chain]
-    entered = False
+    entered, holding = False, None
     try:
         with budget.hold(
             tenant, request.request_id, models=models, params=params, bot_id=request.bot_id, model=model
         ) as held:
-            entered = True
+            entered, holding = True, held
             try:
                 result = upstream.chat_completion(tenant.id, chain, params, deadline)
                 choices, usage_body = _completion_parts(result.body)
@@ -137,7 +137,6 @@ def _answer_with_model(
                     return _finish_local(tenant, bot, request, history, failure)
                 raise
             cost = held.charge(result.model, usage_body)
-            request.paid_micros = cost  # billed (on its own if need be) whatever happens to the turn from here
             turn = TurnResult(
                 request.request_id,
                 request.conversation_id,
@@ -160,12 +159,18 @@ def _answer_with_model(
                 overhead_seconds=max(0.0, time.monotonic() - request.started - result.upstream_seconds),
             )
             try:
-                stored = _persist(tenant, bot, request, history, turn, held.settlement_operations(model=turn.model))
+                if _persist(tenant, bot, request, history, turn, held.settlement_operations(model=turn.model)):
+                    held.settled()
+                else:  # no conversation: the call is billed on its own, before it is answered
+                    held.settle_now()
             except Exception as error:
-                raise _paid_but_not_stored(error, cost) from error
-            if stored:
-                held.settled()  # else the hold settles the call on its own as the block ends
+                raise _unstored(error) from error
+            request.paid_micros = cost
     except AtendeError as error:
+        if holding is not None and holding.billed and holding.cost:
+            # Storage failed after the provider answered, and the call was billed on its own: say what it cost.
+            request.paid_micros = holding.cost
+            error.headers = {**error.headers, "x-atende-cost-micros": str(holding.cost)}
         # The budget counters stayed busy (a 503 before anything was spent): a webhook hands off, as it does when
         # the provider fails. A refusal (429) stays one, and an error from inside the hold is not this case.
         if entered or not (
@@ -179,14 +184,9 @@ def _answer_with_model(
     return turn
 
 
-def _paid_but_not_stored(error: Exception, cost: int) -> Exception:
-    """A storage failure after the provider was paid: the call is billed on its own as the hold ends, and the
-    answer says what it cost (`x-atende-cost-micros`), so the caller can reconcile an error it was billed for."""
-    mapped = aws.unavailable(error)
-    if mapped is None:
-        return error
-    mapped.headers = {**mapped.headers, "x-atende-cost-micros": str(cost)}
-    return mapped
+def _unstored(error: Exception) -> Exception:
+    """A storage failure after the provider answered, as the "not now" error it stands for (or as it is)."""
+    return aws.unavailable(error) or error
 
 
 def _completion_parts(body: Any) -> tuple[list[dict[str, Any]], dict[str, Any]]:
