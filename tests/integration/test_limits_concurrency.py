@@ -80,9 +80,9 @@ def run_turns(handle: TenantHandle, cost_of: list[int]) -> Outcome:
             with outcome.lock:
                 outcome.billed.append(min(cost, reservation.amount_micros))
         except BaseException as error:
-            reservations.release(reservation)
             with outcome.lock:
                 outcome.errors.append(error)
+            reservations.release(reservation)
 
     threads = [threading.Thread(target=turn, args=(i,)) for i in range(len(cost_of))]
     for thread in threads:
