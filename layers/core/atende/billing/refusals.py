@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from atende.billing.periods import day_reset, iso, month_reset, periods, usd_text
 from atende.models.limits import Limits
 from atende.platform.errors import LimitExceeded
+from atende.store.counters import Caps
 
 
 def refusal(code: str, param: str, message: str, resets_at: datetime, now: datetime) -> LimitExceeded:
@@ -17,16 +17,6 @@ def refusal(code: str, param: str, message: str, resets_at: datetime, now: datet
     # OpenAI SDKs retry a 429 unless told not to; a used-up budget will not come back in seconds.
     headers = {"x-should-retry": "false", "retry-after": str(retry_after)}
     return LimitExceeded(message, param=param, code=code, headers=headers)
-
-
-@dataclass(frozen=True)
-class Caps:
-    """The most each counter may hold before a reservation is added (None: unchecked; negative: too big alone)."""
-
-    month_micros: int | None = None
-    day_micros: int | None = None
-    tokens: int | None = None
-    requests: int | None = None
 
 
 def caps_for(limits: Limits, amount: int, tokens: int, requests: int = 1) -> Caps:

@@ -32,7 +32,7 @@ from atende.platform.errors import Conflict, StoreUnavailable, UpstreamUnavailab
 from atende.platform.retry import attempts
 from atende.platform.settings import get_settings
 from atende.store import stores
-from atende.store.counters import Contended, Part, Refused, ShardCaps, parts_of
+from atende.store.counters import Caps, Contended, Part, Refused, parts_of
 from atende.store.usage_report import report_additions
 
 # Far above the chat function's timeout: a reservation this old belongs to an invocation that is gone, so
@@ -49,14 +49,14 @@ def share(limit: int | None, shards: int, shard: int) -> int | None:
     return limit // shards + (limit % shards if shard == 0 else 0)
 
 
-def shard_caps(limits: Limits, shards: int, part: Part) -> ShardCaps:
+def shard_caps(limits: Limits, shards: int, part: Part) -> Caps:
     """What shard `part.shard` may hold before `part` is added (conditions cannot add, so we subtract)."""
 
     def room(limit: int | None, need: int) -> int | None:
         mine = share(limit, shards, part.shard)
         return None if mine is None else mine - need
 
-    return ShardCaps(
+    return Caps(
         month_micros=room(limits.monthly_budget_micros, part.amount),
         day_micros=room(limits.daily_budget_micros, part.amount),
         tokens=room(limits.monthly_token_quota, part.tokens),

@@ -57,8 +57,10 @@ class Part:
 
 
 @dataclass(frozen=True)
-class ShardCaps:
-    """The most shard k's counters may hold before a part is added (None: unchecked); conditions cannot add."""
+class Caps:
+    """The most a counter may hold before an amount is added (None: unchecked; negative: too big alone).
+
+    DynamoDB conditions cannot add, so callers subtract: `committed <= limit - amount`."""
 
     month_micros: int | None = None
     day_micros: int | None = None
@@ -99,7 +101,7 @@ class CounterStore(TableStore):
         month: str,
         day: str,
         parts: list[Part],
-        caps: dict[int, ShardCaps],
+        caps: dict[int, Caps],
         expires_at: int,
         token: str,
     ) -> dict[str, Any]:
@@ -155,7 +157,7 @@ class CounterStore(TableStore):
             raise Refused(counters) from error
         return item
 
-    def _hold_month(self, tenant_id: str, month: str, part: Part, caps: ShardCaps) -> dict[str, Any]:
+    def _hold_month(self, tenant_id: str, month: str, part: Part, caps: Caps) -> dict[str, Any]:
         values: dict[str, Any] = {":ty": "counter", ":a": part.amount, ":t": part.tokens, ":r": part.requests}
         clauses = []
         for attr, room, name in (
@@ -177,7 +179,7 @@ class CounterStore(TableStore):
             update["ConditionExpression"] = " AND ".join(clauses)
         return {"Update": update}
 
-    def _hold_day(self, tenant_id: str, day: str, part: Part, caps: ShardCaps) -> dict[str, Any]:
+    def _hold_day(self, tenant_id: str, day: str, part: Part, caps: Caps) -> dict[str, Any]:
         return {
             "Update": {
                 "TableName": self.name,
