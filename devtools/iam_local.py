@@ -12,7 +12,7 @@ from typing import Any
 import boto3
 
 from devtools.aws_local import REGION, TEMPLATE, Provisioned, Resolver, function_name
-from devtools.cfn_yaml import load_template
+from devtools.template import load_template
 
 ADMIN_USER = "atende-local-admin"
 ADMIN_POLICY = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
