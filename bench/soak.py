@@ -88,7 +88,7 @@ class Stack:
         self.log = tempfile.NamedTemporaryFile(prefix="atende-soak-", suffix=".log")  # noqa: SIM115
         env = {**os.environ, "PORT": str(self.port), "PYTHONUNBUFFERED": "1"}
         env.pop("OPENAI_API_KEY", None)  # the offline upstream
-        self.process = subprocess.Popen(  # noqa: S603 — this interpreter running the repo's own module
+        self.process = subprocess.Popen(
             [sys.executable, "-m", "devtools.stack"], cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT
         )
         deadline, text = time.monotonic() + START_SECONDS, ""
@@ -170,7 +170,7 @@ def soak() -> list[str]:
     warm = run.warm or end
     tenth = max(1, TURNS // 10)
     first = tenth / max(1e-9, run.done[tenth - 1] - started)
-    last = tenth / max(1e-9, ended - run.done[-tenth - 1]) if TURNS > tenth else first
+    last = tenth / max(1e-9, ended - run.done[-tenth - 1]) if tenth < TURNS else first
     stack_ratio = end.stack_kib / max(1, warm.stack_kib)
     total_ratio = (end.stack_kib + end.workers_kib) / max(1, warm.stack_kib + warm.workers_kib)
     rate_ratio = last / first
