@@ -145,7 +145,7 @@ def _case(shards: int) -> list[Row]:
             tally["gave_up"] += 1
         return None
 
-    rows = []
+    rows: list[Row] = []
     with ThreadPoolExecutor(max_workers=THREADS) as pool:
         for fraction in RATES:
             rate = fraction * ITEM_WCU
@@ -227,8 +227,8 @@ def throughput() -> list[str]:
         best = max(r.achieved for r in case)
         calm = case[0]  # the lowest rate: no waste on retries or given-back holds
         hot = max(calm.counter_wcu_per_turn, calm.report_wcu_per_turn)
-        throttling = next((f"{r.offered:.1f}" for r in case if r.throttled), "none offered")
-        conflicts = next((f"{r.offered:.1f}" for r in case if r.conflicts), "none offered")
+        throttling = next((f"from {r.offered:.1f} turns/s offered" for r in case if r.throttled), "at no rate offered")
+        conflicts = next((f"from {r.offered:.1f}" for r in case if r.conflicts), "at no rate offered")
         target = ""
         if shards > 1:
             ok = best / ITEM_WCU * CLOUD_WCU >= README_CEILING
@@ -237,8 +237,8 @@ def throughput() -> list[str]:
             f"- {shards} shard{'s' if shards > 1 else ''}: best {best:.1f} turns/s at {ITEM_WCU:g} WCU/s per item "
             f"(→ {best / ITEM_WCU * CLOUD_WCU:,.0f} at 1,000); hottest item {hot:.1f} WCU per turn at the lowest "
             f"rate, so the arithmetic ceiling is {shards * ITEM_WCU / max(hot, 1e-9):.1f} turns/s here "
-            f"({shards * CLOUD_WCU / max(hot, 1e-9):,.0f} at 1,000); throttles from {throttling} turns/s offered, "
-            f"transaction conflicts from {conflicts}{target}"
+            f"({shards * CLOUD_WCU / max(hot, 1e-9):,.0f} at 1,000); throttles {throttling}, "
+            f"transaction conflicts {conflicts}{target}"
         )
     return lines
 
