@@ -23,6 +23,7 @@ from devtools.strict_dynamodb import StrictControl
 TURNS = int(os.environ.get("BENCH_SOAK_TURNS", "10000"))
 CONVERSATIONS = int(os.environ.get("BENCH_SOAK_CONVERSATIONS", "300"))
 THREADS = int(os.environ.get("BENCH_SOAK_THREADS", "8"))
+MAX_SECONDS = float(os.environ.get("BENCH_SOAK_MAX_SECONDS", "1200"))  # the run stops there, whatever is left
 START_SECONDS = 180.0
 RSS_TARGET = 1.20  # end RSS within 20 % of the RSS after warm-up
 RATE_TARGET = 0.90  # the last 10 % of turns at least 90 % as fast as the first 10 %
@@ -112,8 +113,9 @@ class Stack:
         self.log.close()
 
 
-def _drive(stack: Stack, run: Run, turns: range, mark: int | None) -> None:
-    """THREADS clients with keep-alive connections, each taking the next turn number until none are left."""
+def _drive(stack: Stack, run: Run, turns: range, mark: int | None, until: float = float("inf")) -> None:
+    """THREADS clients with keep-alive connections, each taking the next turn number until none are left
+    (or `until`, a monotonic time, has passed)."""
     numbers = iter(turns)
     take = threading.Lock()
 
@@ -122,7 +124,7 @@ def _drive(stack: Stack, run: Run, turns: range, mark: int | None) -> None:
         headers = {"Authorization": f"Bearer {stack.chat_key}", "Content-Type": "application/json"}
         while True:
             with take:
-                i = next(numbers, None)
+                i = next(numbers, None) if time.monotonic() < until else None
             if i is None:
                 break
             body = {"message": QUESTIONS[i % len(QUESTIONS)], "conversation_id": f"soak-{i % CONVERSATIONS}"}
@@ -161,29 +163,31 @@ def soak() -> list[str]:
         tracked_start = stack.aws.stats()["tracked_instances"]
         _drive(stack, Run(), range(-THREADS * 4, 0), None)  # every container started before anything is timed
         run, started = Run(), time.monotonic()
-        _drive(stack, run, range(TURNS), max(1, TURNS // 20))
+        _drive(stack, run, range(TURNS), max(1, TURNS // 20), started + MAX_SECONDS)
         ended = time.monotonic()
         end = Memory.of(stack.process.pid)
         stats: dict[str, Any] = stack.aws.stats()
     finally:
         stack.stop()
-    warm = run.warm or end
-    tenth = max(1, TURNS // 10)
+    warm, served = run.warm or end, len(run.done)
+    tenth = max(1, served // 10)
     first = tenth / max(1e-9, run.done[tenth - 1] - started)
-    last = tenth / max(1e-9, ended - run.done[-tenth - 1]) if tenth < TURNS else first
+    last = tenth / max(1e-9, ended - run.done[-tenth - 1]) if tenth < served else first
+    cut = "" if served >= TURNS else f" **Stopped at the {MAX_SECONDS:g} s cap after {served:,} turns.**"
     stack_ratio = end.stack_kib / max(1, warm.stack_kib)
     total_ratio = (end.stack_kib + end.workers_kib) / max(1, warm.stack_kib + warm.workers_kib)
     rate_ratio = last / first
     failures = ", ".join(f"{k} × {v}" for k, v in sorted(run.failures.items())) or "none"
     mib = 1024.0
     return [
-        f"{TURNS:,} webhook turns (bot `demo`, offline upstream, IAM enforced, strict DynamoDB) over "
+        f"{TURNS:,} webhook turns asked (bot `demo`, offline upstream, IAM enforced, strict DynamoDB) over "
         f"{CONVERSATIONS} conversations from {THREADS} client threads against `python -m devtools.stack` in its "
         f"own process, after {THREADS * 4} untimed turns that start the containers. RSS is VmRSS from "
         "/proc: the stack process (embedded AWS, strict layer, API emulator, upstream) and the sum over its "
         f"worker processes ({end.workers} at the end). Warm-up: after the first 5 % of turns; "
-        f"{TURNS / (ended - started):.1f} turns/s overall, {len(run.done) - sum(run.failures.values()):,} "
-        f"answered 200 (failures: {failures}).",
+        f"{served / (ended - started):.1f} turns/s overall over {ended - started:.0f} s, "
+        f"{served - sum(run.failures.values()):,} answered 200 (failures: {failures}); first and last 10 % are of "
+        f"the turns served.{cut}",
         "",
         "| measure | after warm-up | at the end | ratio | target | verdict |",
         "|---|---|---|---|---|---|",
