@@ -7,7 +7,7 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import chat
+from bench import chat, soak, throughput
 
 RESULTS = Path(__file__).resolve().parent / "results.md"
 
@@ -26,6 +26,14 @@ def main() -> int:
         "## Function init",
         "",
         *chat.init_times(),
+        "",
+        "## Soak: the local stack over many turns",
+        "",
+        *soak.soak(),
+        "",
+        "## Per-tenant turn rate under the per-item write limit",
+        "",
+        *throughput.throughput(),
         "",
     ]
     RESULTS.write_text("\n".join(sections), encoding="utf-8")
