@@ -13,10 +13,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 import boto3
+from moto.cloudwatch.models import cloudwatch_backends
 
 from atende.platform import metrics
 from devtools.aws_local import ACCOUNT, REGION, TEMPLATE, Resolver, function_name
 from devtools.containers import Invoker
+from devtools.strict_dynamodb.store import untrack_dynamodb_models
 from devtools.template import load_template
 
 KEEP_SECONDS = 3600  # datapoints older than the longest alarm window are dropped
@@ -243,6 +245,7 @@ class AlarmEvaluator:
             ]
             for start in range(0, len(data), 500):
                 cloudwatch.put_metric_data(Namespace=namespace, MetricData=data[start : start + 500])
+        _prune_moto_metrics(now - KEEP_SECONDS)
 
     def _stat(self, namespace: str, name: str, dimensions: list[dict[str, str]], stat: str, window: float) -> Any:
         wanted = tuple(sorted((d["Name"], d["Value"]) for d in dimensions))
@@ -360,3 +363,21 @@ def sns_event(topic: str, subject: str, message: str) -> dict[str, Any]:
             }
         ]
     }
+
+
+def _prune_moto_metrics(before: float) -> None:
+    """moto keeps every datapoint it was sent, and every model instance: drop what the alarms no longer read.
+
+    Only when moto runs in this process (the local stack's embedded AWS); an external endpoint keeps its own."""
+    untrack_dynamodb_models("cloudwatch")
+    cutoff = datetime.fromtimestamp(before, UTC)
+    for backend in _cloudwatch_backends():
+        backend.metric_data = [m for m in backend.metric_data if _aware(m.timestamp) >= cutoff]
+
+
+def _cloudwatch_backends() -> list[Any]:
+    return [cloudwatch_backends[ACCOUNT][region] for region in cloudwatch_backends[ACCOUNT].regions if region]
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

@@ -114,10 +114,12 @@ class _Untracked(list[Any]):
         return None
 
 
-def untrack_dynamodb_models() -> None:
-    for model in model_data.get("dynamodb", {}).values():
-        if not isinstance(model.instances_tracked, _Untracked):  # type: ignore[attr-defined]
-            model.instances_tracked = _Untracked()  # type: ignore[attr-defined]
+def untrack_dynamodb_models(*services: str) -> None:
+    """Stop moto keeping every model instance of these services (DynamoDB by default)."""
+    for service in services or ("dynamodb",):
+        for model in model_data.get(service, {}).values():
+            if not isinstance(model.instances_tracked, _Untracked):  # type: ignore[attr-defined]
+                model.instances_tracked = _Untracked()  # type: ignore[attr-defined]
 
 
 def tracked_instances() -> int:
