@@ -8,7 +8,7 @@ PY := $(VENV)/bin/python
 export SAM_CLI_TELEMETRY := 0
 export AWS_DEFAULT_REGION ?= us-east-1
 
-.PHONY: help dev test test-one venv tools lint typecheck unit integration e2e sam-validate sam-build bench openapi clean
+.PHONY: help dev test test-one venv tools lint typecheck unit integration e2e sam-validate sam-build bench openapi clean chaos
 # `make` alone lists the targets (the first rule below is a file, not something to run by accident).
 .DEFAULT_GOAL := help
 
@@ -45,7 +45,7 @@ test: venv tools
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 	$(PY) -m devtools.openapi --check
-	$(VENV)/bin/pytest tests/unit tests/integration tests/e2e
+	$(VENV)/bin/pytest tests/unit tests/integration tests/e2e -m "not chaos"
 	$(MAKE) sam-validate sam-build
 
 ## One test, a file or a folder: make test-one T=tests/unit/test_redaction.py::test_empty_text
@@ -66,7 +66,11 @@ unit: venv
 	$(VENV)/bin/pytest tests/unit
 ## Integration tests (moto server and the fake upstream on loopback)
 integration: venv
-	$(VENV)/bin/pytest tests/integration
+	$(VENV)/bin/pytest tests/integration -m "not chaos"
+
+## The chaos suite: a few hundred turns under DynamoDB and upstream faults (CHAOS_SEED=… replays a run)
+chaos: venv
+	$(VENV)/bin/pytest tests/integration/test_chaos.py -m chaos -s
 ## End-to-end tests against the running local stack
 e2e: venv
 	$(VENV)/bin/pytest tests/e2e

@@ -136,6 +136,7 @@ def _still_held(tenant_id: str, held: list[str]) -> int:
     return total
 
 
+@pytest.mark.chaos
 @pytest.mark.timeout(300)
 def test_money_and_messages_hold_under_chaos(
     api: ApiClient, aws: EmbeddedAWS, upstream: FakeOpenAI, root_key: str, monkeypatch: pytest.MonkeyPatch

@@ -164,5 +164,8 @@ def record_unbilled_turn(tenant: Tenant, *, bot_id: str, model: str, refused: bo
     """
     month, dd = periods(utc())
     field = "refused" if refused else "requests"
-    stores().usage.count(tenant.id, f"{month}-{dd}", field, bot_id=bot_id, model=model)
+    try:
+        stores().usage.count(tenant.id, f"{month}-{dd}", field, bot_id=bot_id, model=model)
+    except Exception:  # noqa: BLE001 — the turn is answered and stored; the count is a report
+        logger.warning("could not count an unbilled turn", exc_info=True)
     emit_turn_metrics(tenant, bot_id, model, refused=refused)

@@ -29,6 +29,7 @@ from atende.models.tenants import Tenant
 from atende.platform import aws
 from atende.platform.deadline import Deadline, bounded, current
 from atende.platform.errors import Conflict, StoreUnavailable, UpstreamUnavailable
+from atende.platform.observability import logger
 from atende.platform.retry import attempts
 from atende.platform.settings import get_settings
 from atende.store import stores
@@ -38,7 +39,7 @@ from atende.store.usage_report import report_additions
 # Far above the chat function's timeout: a reservation this old belongs to an invocation that is gone, so
 # sweeping it can never race with its own settlement.
 RESERVATION_TTL_SECONDS = 300
-SETTLE_GRACE_SECONDS = 0.8  # past the turn's deadline, for billing a call the provider answered
+SETTLE_GRACE_SECONDS = 0.5  # past the turn's deadline, for billing a call the provider answered
 REFUSED, CONTENDED = "refused", "contended"
 
 
@@ -119,7 +120,7 @@ def reserve(
         if existing is not None:  # refused because this request id holds it already (a lost answer), or held it
             return _adopt(wanted, existing)
     if requests:
-        stores().usage.count(tenant.id, f"{month}-{dd}", "refused", bot_id=bot_id, model=model)
+        _count_refused(tenant.id, f"{month}-{dd}", bot_id, model)
     raise refusal_for(limits, totals(counters, dd), amount_micros, tokens, moment)
 
 
@@ -325,6 +326,14 @@ def sweep_tenant(tenant_id: str, now: float) -> int:
         held = Reservation(tenant_id, request_id, 0, record=record)
         swept += release(held)
     return swept
+
+
+def _count_refused(tenant_id: str, day: str, bot_id: str | None, model: str | None) -> None:
+    """Count the refusal in the day report; best effort: storage failing the count never turns a 429 into a 5xx."""
+    try:
+        stores().usage.count(tenant_id, day, "refused", bot_id=bot_id, model=model)
+    except Exception:  # noqa: BLE001 — the refusal is what the caller needs; the count is a report
+        logger.warning("could not count a refused request", exc_info=True)
 
 
 def _status(reservation: Reservation) -> str | None:
