@@ -8,7 +8,7 @@ from datetime import date
 from botocore.exceptions import BotoCoreError, ClientError
 
 from atende.access.keys import Caller
-from atende.billing import alarms, holds, usage_plans
+from atende.billing import alarms, holds, shares, usage_plans
 from atende.billing.periods import day_reset, iso, month_reset, periods, utc
 from atende.billing.policy import forget
 from atende.billing.pricing import PRICE_TABLE_VERSION, micros_to_usd
@@ -71,6 +71,7 @@ def put_limits(caller: Caller, tenant_id: str, body: LimitsSpec, *, operator: bo
         if budget is None and cause in config.holds:
             holds.lift_hold(tenant_id, cause)
     forget(tenant_id)
+    shares.rebalance(tenant_id, effective)  # spend made under no or other limits may sit past the new shares
     return _view(tenant_id, store.limits(tenant_id, consistent=True))
 
 

@@ -23,6 +23,7 @@ from atende.billing.periods import periods, utc
 from atende.billing.policy import tenant_limits
 from atende.billing.pricing import PRICE_TABLE_VERSION
 from atende.billing.refusals import caps_for, refusal_for
+from atende.billing.shares import shard_caps, split
 from atende.billing.values import Reservation, Usage
 from atende.models.limits import Limits
 from atende.models.tenants import Tenant
@@ -33,7 +34,7 @@ from atende.platform.observability import logger
 from atende.platform.retry import attempts
 from atende.platform.settings import get_settings
 from atende.store import stores
-from atende.store.counters import Caps, Contended, Part, Refused, parts_of
+from atende.store.counters import Contended, Part, Refused, parts_of
 from atende.store.usage_report import report_additions
 
 # Far above the chat function's timeout: a reservation this old belongs to an invocation that is gone, so
@@ -41,28 +42,6 @@ from atende.store.usage_report import report_additions
 RESERVATION_TTL_SECONDS = 300
 SETTLE_GRACE_SECONDS = 0.5  # past the turn's deadline, for billing a call the provider answered
 REFUSED, CONTENDED = "refused", "contended"
-
-
-def share(limit: int | None, shards: int, shard: int) -> int | None:
-    """Shard `shard`'s share of `limit`: equal shares, the remainder on shard 0, adding up to the limit."""
-    if limit is None:
-        return None
-    return limit // shards + (limit % shards if shard == 0 else 0)
-
-
-def shard_caps(limits: Limits, shards: int, part: Part) -> Caps:
-    """What shard `part.shard` may hold before `part` is added (conditions cannot add, so we subtract)."""
-
-    def room(limit: int | None, need: int) -> int | None:
-        mine = share(limit, shards, part.shard)
-        return None if mine is None else mine - need
-
-    return Caps(
-        month_micros=room(limits.monthly_budget_micros, part.amount),
-        day_micros=room(limits.daily_budget_micros, part.amount),
-        tokens=room(limits.monthly_token_quota, part.tokens),
-        requests=room(limits.monthly_request_quota, part.requests) if part.requests else None,
-    )
 
 
 def reserve(
@@ -188,47 +167,6 @@ def _with_record(wanted: Reservation, item: dict[str, Any]) -> Reservation:
         wanted.requests,
         record,
     )
-
-
-def split(
-    limits: Limits, shards: int, counters: dict[int, dict[str, Any]], wanted: Reservation, dd: str
-) -> list[Part] | None:
-    """Parts over several shards that fit their rooms as last read, or None when the rooms do not add up."""
-
-    def rooms(limit: int | None, attr: str) -> list[int] | None:
-        if limit is None:
-            return None
-        return [max(0, (share(limit, shards, k) or 0) - int(counters.get(k, {}).get(attr, 0))) for k in range(shards)]
-
-    month, day = rooms(limits.monthly_budget_micros, "committed"), rooms(limits.daily_budget_micros, "day_committed")
-    money = [min(r) for r in zip(*(x for x in (month, day) if x is not None), strict=True)] if month or day else None
-    tokens = rooms(limits.monthly_token_quota, "committed_tokens")
-    requests = rooms(limits.monthly_request_quota, "requests")
-    amounts = _spread(wanted.amount_micros, money, shards)
-    token_parts = _spread(wanted.tokens, tokens, shards)
-    if amounts is None or token_parts is None:
-        return None
-    request_shard = 0
-    if wanted.requests and requests is not None:
-        open_shards = [k for k in range(shards) if requests[k] >= wanted.requests]
-        if not open_shards:
-            return None
-        request_shard = open_shards[0]
-    used = {k for k in range(shards) if amounts[k] or token_parts[k]} | ({request_shard} if wanted.requests else set())
-    return [Part(k, amounts[k], token_parts[k], wanted.requests if k == request_shard else 0) for k in sorted(used)]
-
-
-def _spread(need: int, rooms: list[int] | None, shards: int) -> list[int] | None:
-    """`need` spread greedily over the rooms (everything on shard 0 when unchecked), or None if it cannot fit."""
-    if rooms is None:
-        return [need if k == 0 else 0 for k in range(shards)]
-    if sum(rooms) < need:
-        return None
-    parts, left = [0] * shards, need
-    for k in sorted(range(shards), key=lambda k: -rooms[k]):
-        parts[k] = min(left, rooms[k])
-        left -= parts[k]
-    return parts
 
 
 def totals(counters: dict[int, dict[str, Any]], dd: str) -> dict[str, Any]:

@@ -1,19 +1,25 @@
-"""The limits function's minute schedule: sweep expired reservations and refresh every spend gauge."""
+"""The limits function's minute schedule: sweep expired reservations, rebalance shards, refresh spend gauges."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from atende.billing.metrics import emit_gauges, emit_global_gauge
 from atende.billing.periods import periods, utc
 from atende.billing.reservations import sweep_tenant
+from atende.billing.shares import rebalance
 from atende.platform.observability import logger
 from atende.platform.settings import get_settings
 from atende.store import stores
 
+# Containers cache a tenant's limits for at most a minute (`tenant_cache_seconds`), so calls admitted under the
+# old limits may land for that long after a change: shards are rebalanced on the minute this long after it.
+REBALANCE_AFTER_CHANGE_SECONDS = 300
+
 
 def tick(now: float | None = None) -> dict[str, int]:
-    """The limits function's schedule (every minute): sweep expired reservations, refresh the spend gauges.
+    """The limits function's schedule (every minute): sweep expired reservations, rebalance the counter shards
+    of tenants whose limits changed in the last minutes, refresh the spend gauges.
 
     Gauges go out for tenants with spend this month or a budget (so a new period brings their alarms back to
     OK), and the global gauge sums today's spend of every tenant.
@@ -32,17 +38,33 @@ def tick(now: float | None = None) -> dict[str, int]:
             if total["committed"] > total["spent"]:
                 months.setdefault(tenant_id, {"committed": 0, "spent": 0})["committed"] += 1
     days = stores().usage.day_spent_of(ids, shards, f"{month}-{dd}")
-    swept = reported = global_day = 0
+    swept = reported = global_day = rebalanced = 0
     for tenant in tenants:
+        config = configs.get(tenant.id)
+        if config is not None and _changed_lately(config.updated_at, moment):
+            rebalanced += rebalance(tenant.id, config.effective, moment.timestamp())
         total = months.get(tenant.id, {"committed": 0, "spent": 0})
         if total["committed"] > total["spent"]:  # something is held: a crashed call's reservation, maybe
             swept += sweep_tenant(tenant.id, moment.timestamp())
         day_spent = days.get(tenant.id, 0)
         global_day += day_spent
-        if tenant.id in months or (tenant.id in configs and configs[tenant.id].effective.has_budget):
+        if tenant.id in months or (config is not None and config.effective.has_budget):
             emit_gauges(tenant.id, total["spent"], day_spent)
             reported += 1
     emit_global_gauge(global_day)
     if swept:
         logger.info("swept expired reservations", extra={"swept": swept})
-    return {"tenants": len(tenants), "gauges": reported, "swept": swept, "global_day_to_date_micros": global_day}
+    return {
+        "tenants": len(tenants),
+        "gauges": reported,
+        "swept": swept,
+        "rebalanced": rebalanced,
+        "global_day_to_date_micros": global_day,
+    }
+
+
+def _changed_lately(updated_at: str | None, moment: datetime) -> bool:
+    if not updated_at:
+        return False
+    changed = datetime.fromisoformat(updated_at.replace("Z", "+00:00"))
+    return (moment - changed).total_seconds() <= REBALANCE_AFTER_CHANGE_SECONDS

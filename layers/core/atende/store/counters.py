@@ -68,6 +68,16 @@ class Caps:
     requests: int | None = None
 
 
+@dataclass(frozen=True)
+class Move:
+    """Amounts added to one counter item by a rebalance (negative: taken off it), and for those it receives the
+    most it may hold before (`caps`), so a move never fills a counter past its share."""
+
+    key: dict[str, str]
+    adds: dict[str, int]
+    caps: dict[str, int]
+
+
 class Refused(Exception):
     """A counter's condition failed (`counters`: the shards as they were), or the reservation exists already."""
 
@@ -231,6 +241,33 @@ class CounterStore(TableStore):
                     self._adjust(day_key(tenant_id, part.shard, f"{month}-{day}"), committed=-part.amount)
                 )
         return operations
+
+    def move(self, moves: list[Move], *, token: str) -> None:
+        """Add each move's amounts to its counter in one transaction (they add up to zero per attribute, so the
+        totals never change); a counter receiving an amount must have the room for it. Raises Refused when one
+        has not (it moved since it was read), Contended when DynamoDB asks to try again."""
+        operations = []
+        for move in moves:
+            values: dict[str, Any] = {}
+            names: dict[str, str] = {}
+            adds, clauses = [], []
+            for i, (attr, amount) in enumerate(sorted(move.adds.items())):
+                names[f"#a{i}"], values[f":a{i}"] = attr, amount
+                adds.append(f"#a{i} :a{i}")
+                if attr in move.caps:
+                    values[f":c{i}"] = move.caps[attr]
+                    clauses.append(f"(attribute_not_exists(#a{i}) OR #a{i} <= :c{i})")
+            update: dict[str, Any] = {
+                "TableName": self.name,
+                "Key": move.key,
+                "UpdateExpression": "ADD " + ", ".join(adds),
+                "ExpressionAttributeNames": names,
+                "ExpressionAttributeValues": values,
+            }
+            if clauses:
+                update["ConditionExpression"] = " AND ".join(clauses)
+            operations.append({"Update": update})
+        self.transact(operations, token=token)
 
     def tombstone(self, tenant_id: str, request_id: str, expires_at: int) -> bool:
         """Mark a reservation that never landed as released, so a delayed copy of it cannot land later."""
