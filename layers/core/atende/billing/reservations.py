@@ -19,6 +19,8 @@ import time
 import uuid
 from typing import Any
 
+from cachetools import TTLCache
+
 from atende.billing.periods import periods, utc
 from atende.billing.policy import tenant_limits
 from atende.billing.pricing import PRICE_TABLE_VERSION
@@ -42,6 +44,9 @@ from atende.store.usage_report import report_additions
 RESERVATION_TTL_SECONDS = 300
 SETTLE_GRACE_SECONDS = 0.5  # past the turn's deadline, for billing a call the provider answered
 REFUSED, CONTENDED = "refused", "contended"
+INDEX_LAG_MARGIN_SECONDS = 60  # a reservation the index did not show yet is older than the sweep by less
+# Per container: tenant -> the earliest time one of its reservations can expire, as its last sweep saw.
+_quiet_until: TTLCache[str, float] = TTLCache(maxsize=4096, ttl=RESERVATION_TTL_SECONDS)
 
 
 def reserve(
@@ -72,19 +77,20 @@ def reserve(
     counters: dict[int, dict[str, Any]] = {}
     if all(room is None or room >= 0 for room in vars(whole).values()):
         for swept in (False, True):
-            outcomes = [CONTENDED]
+            outcomes: dict[int, str] = {}  # shard -> REFUSED (final for this call) or CONTENDED (tried again)
             for _ in attempts():  # rounds over the shards while some are too busy to answer, inside the deadline
                 first = random.randrange(shards)  # noqa: S311 — load spreading, not crypto
-                outcomes = []
                 for shard in [(first + i) % shards for i in range(shards)]:
+                    if outcomes.get(shard) == REFUSED:
+                        continue  # no room a moment ago: the split below reads it again, once
                     part = Part(shard, amount_micros, tokens, requests)
                     outcome = _try(wanted, [part], limits, shards, expires_at, call)
                     if isinstance(outcome, Reservation):
                         return outcome
-                    outcomes.append(outcome)
-                if CONTENDED not in outcomes:
+                    outcomes[shard] = outcome
+                if CONTENDED not in outcomes.values():
                     break
-            if REFUSED not in outcomes:
+            if REFUSED not in outcomes.values():
                 raise UpstreamUnavailable("The budget counters are busy; try again soon.", code="budget_contended")
             # Every shard refused it alone: read them all at once, and split it over their rooms if they add up.
             counters = stores().counters.shards_of(tenant.id, shards, month, f"{month}-{dd}")
@@ -133,6 +139,8 @@ def _try(
                 expires_at=expires_at,
                 token=token,
             )
+            if expires_at < _quiet_until.get(wanted.tenant_id, 0.0):  # only with a `now` in the past (tests)
+                _quiet_until[wanted.tenant_id] = expires_at
             return _with_record(wanted, written)
         except Refused as refused:
             if refused.existing is not None:
@@ -254,15 +262,27 @@ def release(reservation: Reservation) -> bool:
 
 
 def sweep_tenant(tenant_id: str, now: float) -> int:
-    """Give back the tenant's reservations whose calls are long gone; returns how many."""
-    store, swept = stores().counters, 0
-    for item in store.expired(tenant_id, get_settings().budget_counter_shards, now):
+    """Give back the tenant's reservations whose calls are long gone; returns how many.
+
+    Skipped (0) while this container knows none of them can have expired yet: every reservation a sweep saw
+    expires at a known time, and one made after it expires RESERVATION_TTL_SECONDS after it at the earliest, so
+    a tenant refused again and again does not query the index on every refusal.
+    """
+    if now < _quiet_until.get(tenant_id, 0.0):
+        return 0
+    store, swept, next_expiry = stores().counters, 0, now + RESERVATION_TTL_SECONDS - INDEX_LAG_MARGIN_SECONDS
+    for item in store.expired(tenant_id, get_settings().budget_counter_shards, float("inf")):
+        expires_at = int(str(item["GSI1SK"]).split("#", 1)[0])
+        if expires_at > now:
+            next_expiry = min(next_expiry, expires_at)
+            continue
         request_id = str(item["PK"]).split("#", 2)[2]
         record = store.reservation(tenant_id, request_id)
         if record is None or record.get("status") != "held":
             continue
         held = Reservation(tenant_id, request_id, 0, record=record)
         swept += release(held)
+    _quiet_until[tenant_id] = next_expiry
     return swept
 
 
