@@ -16,6 +16,7 @@ from atende.models.limits import Limits
 from atende.platform.errors import LimitExceeded
 from atende.platform.settings import get_settings
 from atende.store import stores
+from devtools.aws_local import EmbeddedAWS
 from tests.support import TenantHandle
 
 TURN_MICROS = 400
@@ -148,3 +149,33 @@ def test_a_plan_keeps_the_totals_and_leaves_no_room_past_the_limit(held: list[in
     assert sum(after) == sum(held)
     room = sum(max(0, (shares.share(limit, 4, k) or 0) - after[k]) for k in range(4))
     assert room == max(0, limit - sum(held)), "room left on the shards is exactly what the limit leaves"
+
+
+# --- refusals under contention ------------------------------------------------------------------
+def test_a_shard_that_refused_is_not_written_again_while_another_is_contended(
+    tenant: TenantHandle, on_shard_zero: None, aws: EmbeddedAWS
+) -> None:
+    shards = get_settings().budget_counter_shards
+    put_limits(tenant, {"monthly_budget_usd": usd(1_000 * shards)})  # shares of 1,000
+    for _ in range(shards - 1):
+        spend(tenant.id, 1_000)  # shards 0, 1, 2 full: only the last has room
+    control = aws.strict
+    assert control is not None
+    control.reset()
+    conflicts = 12  # TransactionConflictException, which botocore does not retry: one per attempt of ours
+    control.fault(
+        "TransactWriteItems",
+        "error",
+        code="TransactionConflictException",
+        status=400,
+        count=conflicts,
+        key=f"COUNTER#{tenant.id}#{shards - 1}",
+    )
+    try:
+        spend(tenant.id, 1_000)
+        writes = control.counts()["requests.TransactWriteItems"]
+    finally:
+        control.reset()
+
+    # each full shard refused once; the last one answered a conflict `conflicts` times, then held it (and settled)
+    assert writes == (shards - 1) + conflicts + 2
