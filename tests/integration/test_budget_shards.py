@@ -138,7 +138,7 @@ def test_the_minute_schedule_rebalances_spend_admitted_under_limits_a_container_
 )
 def test_a_plan_keeps_the_totals_and_leaves_no_room_past_the_limit(held: list[int], limit: int) -> None:
     counters = {k: {"committed": amount} for k, amount in enumerate(held)}
-    moves = shares.over_shares(Limits(monthly_budget_micros=limit), 4, counters)
+    moves = shares.over_shares(Limits(monthly_budget_micros=limit), 4, counters, lambda kind, k: {"k": f"{k}"})
 
     after = list(held)
     for (kind, k), move in moves.items():

@@ -30,6 +30,11 @@ def iso(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def from_iso(text: str) -> datetime:
+    """A stored ISO-8601 UTC time ('…Z'), back as an aware datetime."""
+    return datetime.fromisoformat(text)
+
+
 def usd_text(micros: int) -> str:
     """'12.50', '0.000125': at least cents, never trailing noise."""
     text = format(micros_to_usd(micros).normalize(), "f")

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
-from atende.billing.periods import utc
+from atende.billing.periods import from_iso, utc
 from atende.billing.pricing import PRICE_TABLE_VERSION, ModelPrice, cost_micros, resolve_price
 from atende.billing.refusals import refusal
 from atende.billing.values import Usage
@@ -37,7 +35,7 @@ def ensure_active(tenant: Tenant) -> None:
         return
     hold = tenant_limits(tenant).holds.get(tenant.status_cause or "")
     if hold is not None:  # suspended by a limit's alarm
-        resets_at = datetime.fromisoformat(hold.resets_at.replace("Z", "+00:00"))
+        resets_at = from_iso(hold.resets_at)
         raise refusal(hold.code, hold.param, f"This tenant is suspended: {hold.message}", resets_at, utc())
     raise TenantSuspended(
         f"This tenant is suspended: {tenant.status_reason or 'no reason given'} (since {tenant.status_since}).",

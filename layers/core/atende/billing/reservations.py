@@ -139,7 +139,7 @@ def _try(
                 expires_at=expires_at,
                 token=token,
             )
-            if expires_at < _quiet_until.get(wanted.tenant_id, 0.0):  # only with a `now` in the past (tests)
+            if expires_at < _quiet_until.get(wanted.tenant_id, 0.0):  # written with a `now` before the sweep's
                 _quiet_until[wanted.tenant_id] = expires_at
             return _with_record(wanted, written)
         except Refused as refused:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import random
 import time
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from atende.billing.periods import periods, utc
@@ -97,9 +98,12 @@ def _spread(need: int, rooms: list[int] | None, shards: int) -> list[int] | None
     return parts
 
 
-def over_shares(limits: Limits, shards: int, counters: dict[int, dict[str, Any]]) -> dict[tuple[str, int], Move]:
+def over_shares(
+    limits: Limits, shards: int, counters: dict[int, dict[str, Any]], key_of: Callable[[str, int], dict[str, str]]
+) -> dict[tuple[str, int], Move]:
     """The moves that bring every shard within its share of every limit, as far as the shards' rooms allow
-    (when the total is past a limit, every shard is filled to its share, so none has room left)."""
+    (when the total is past a limit, every shard is filled to its share, so none has room left); keyed by
+    (item kind, shard), each naming its item by `key_of(kind, shard)`."""
     moves: dict[tuple[str, int], Move] = {}
     for limit_name, attr, kind in DIMENSIONS:
         limit = getattr(limits, limit_name)
@@ -118,7 +122,7 @@ def over_shares(limits: Limits, shards: int, counters: dict[int, dict[str, Any]]
             delta = given[k] - taken[k]
             if not delta:
                 continue
-            move = moves.setdefault((kind, k), Move({}, {}, {}))
+            move = moves.setdefault((kind, k), Move(key_of(kind, k), {}, {}))
             move.adds[stored] = delta
             if delta > 0:
                 move.caps[stored] = shares[k] - delta
@@ -138,15 +142,15 @@ def rebalance(tenant_id: str, limits: Limits, now: float | None = None) -> bool:
     month, dd = periods(utc(now))
     day = f"{month}-{dd}"
     store = stores().counters
+
+    def key_of(kind: str, shard: int) -> dict[str, str]:
+        return month_key(tenant_id, shard, month) if kind == "month" else day_key(tenant_id, shard, day)
+
     for attempt in range(REBALANCE_ATTEMPTS):
         counters = store.shards_of(tenant_id, shards, month, day if limits.daily_budget_micros is not None else None)
-        planned = over_shares(limits, shards, counters)
-        if not planned:
-            return attempt > 0
-        moves = [
-            Move(month_key(tenant_id, k, month) if kind == "month" else day_key(tenant_id, k, day), m.adds, m.caps)
-            for (kind, k), m in sorted(planned.items())
-        ]
+        moves = [move for _, move in sorted(over_shares(limits, shards, counters, key_of).items())]
+        if not moves:
+            return False  # nothing past its share (any longer)
         try:
             store.move(moves, token=f"rebalance-{tenant_id}-{uuid.uuid4().hex}")
             logger.info("rebalanced budget shards", extra={"tenant_id": tenant_id, "moves": len(moves)})

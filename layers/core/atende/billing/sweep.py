@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from atende.billing.metrics import emit_gauges, emit_global_gauge
-from atende.billing.periods import periods, utc
+from atende.billing.periods import from_iso, periods, utc
 from atende.billing.reservations import sweep_tenant
 from atende.billing.shares import rebalance
 from atende.platform.observability import logger
@@ -66,5 +66,4 @@ def tick(now: float | None = None) -> dict[str, int]:
 def _changed_lately(updated_at: str | None, moment: datetime) -> bool:
     if not updated_at:
         return False
-    changed = datetime.fromisoformat(updated_at.replace("Z", "+00:00"))
-    return (moment - changed).total_seconds() <= REBALANCE_AFTER_CHANGE_SECONDS
+    return (moment - from_iso(updated_at)).total_seconds() <= REBALANCE_AFTER_CHANGE_SECONDS

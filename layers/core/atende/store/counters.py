@@ -248,25 +248,16 @@ class CounterStore(TableStore):
         has not (it moved since it was read), Contended when DynamoDB asks to try again."""
         operations = []
         for move in moves:
-            values: dict[str, Any] = {}
-            names: dict[str, str] = {}
-            adds, clauses = [], []
-            for i, (attr, amount) in enumerate(sorted(move.adds.items())):
-                names[f"#a{i}"], values[f":a{i}"] = attr, amount
-                adds.append(f"#a{i} :a{i}")
+            operation = self._adjust(move.key, **move.adds)
+            update = operation["Update"]
+            clauses = []
+            for i, attr in enumerate(move.adds):  # `_adjust` names the i-th attribute `#a{i}`
                 if attr in move.caps:
-                    values[f":c{i}"] = move.caps[attr]
+                    update["ExpressionAttributeValues"][f":c{i}"] = move.caps[attr]
                     clauses.append(f"(attribute_not_exists(#a{i}) OR #a{i} <= :c{i})")
-            update: dict[str, Any] = {
-                "TableName": self.name,
-                "Key": move.key,
-                "UpdateExpression": "ADD " + ", ".join(adds),
-                "ExpressionAttributeNames": names,
-                "ExpressionAttributeValues": values,
-            }
             if clauses:
                 update["ConditionExpression"] = " AND ".join(clauses)
-            operations.append({"Update": update})
+            operations.append(operation)
         self.transact(operations, token=token)
 
     def tombstone(self, tenant_id: str, request_id: str, expires_at: int) -> bool:
