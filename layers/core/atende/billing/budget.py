@@ -96,6 +96,15 @@ class Held:
                 overhead_seconds=self._timings.get("overhead_seconds"),
             )
 
+    def landed_after_all(self) -> bool:
+        """After the caller's transaction failed without a clear answer: whether it landed anyway (read back).
+        If so the settlement is done, and `settled()` has been called."""
+        if self.cost is None or self._settled:
+            return self._settled
+        if reservations.settled_by_lost_write(self.reservation):
+            self._settled = True
+        return self._settled
+
     @property
     def billed(self) -> bool:
         """Whether the call's cost is on the counters (in the caller's transaction or on its own)."""

@@ -234,7 +234,9 @@ def settle_alone(reservation: Reservation, operations: list[dict[str, Any]]) -> 
                 stores().counters.transact(operations, token=token)
                 return
             except Refused:
-                if _status(reservation) == "settled":
+                if _status_read_back(reservation, grace) in ("settled", None):
+                    # Settled by the turn's own transaction, whose answer was lost (or unreadable now: within a
+                    # call's lifetime only its own settlement can close the hold; the sweep waits far longer).
                     return
                 raise
             except Contended:
@@ -292,6 +294,27 @@ def _count_refused(tenant_id: str, day: str, bot_id: str | None, model: str | No
         stores().usage.count(tenant_id, day, "refused", bot_id=bot_id, model=model)
     except Exception:  # noqa: BLE001 — the refusal is what the caller needs; the count is a report
         logger.warning("could not count a refused request", exc_info=True)
+
+
+def settled_by_lost_write(reservation: Reservation) -> bool:
+    """Whether a write that failed without a clear answer (lost, timed out, 5xx) settled this reservation after
+    all: read back, consistently, for what is left of the turn plus SETTLE_GRACE_SECONDS. The settlement closes
+    the reservation in the same transaction as the turn's messages, so "settled" means all of it landed."""
+    turn = current()
+    grace = Deadline(max(0.0, turn.remaining() if turn else 0.0) + SETTLE_GRACE_SECONDS)
+    with bounded(grace):
+        return _status_read_back(reservation, grace) == "settled"
+
+
+def _status_read_back(reservation: Reservation, deadline: Deadline) -> str | None:
+    """The reservation's status, read again while DynamoDB does not answer; None if it never did in time."""
+    for _ in attempts(deadline):
+        try:
+            return _status(reservation)
+        except Exception as error:
+            if aws.unavailable(error) is None:
+                raise
+    return None
 
 
 def _status(reservation: Reservation) -> str | None:

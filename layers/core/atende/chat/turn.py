@@ -164,7 +164,10 @@ def _answer_with_model(
                 else:  # no conversation: the call is billed on its own, before it is answered
                     held.settle_now()
             except Exception as error:
-                raise _unstored(error) from error
+                # A transaction whose answer was lost may have landed: read it back before calling it a failure
+                # (the turn is then stored and billed, and is answered as such).
+                if not (aws.unavailable(error) and held.landed_after_all()):
+                    raise _unstored(error) from error
             request.paid_micros = cost
     except AtendeError as error:
         if holding is not None and holding.billed and holding.cost:

@@ -210,7 +210,8 @@ class CounterStore(TableStore):
         cancels its whole transaction, messages included).
         """
         month, day, parts = reservation["month"], reservation["day"], parts_of(reservation)
-        operations = [self._close(tenant_id, request_id, "settled")]
+        total = sum(cost for cost, _ in costs.values())
+        operations = [self._close(tenant_id, request_id, "settled", cost_micros=total)]
         for part in parts:
             cost, used = costs.get(part.shard, (0, 0))
             operations.append(
@@ -278,15 +279,20 @@ class CounterStore(TableStore):
             raise
         return True
 
-    def _close(self, tenant_id: str, request_id: str, status: str) -> dict[str, Any]:
+    def _close(self, tenant_id: str, request_id: str, status: str, cost_micros: int | None = None) -> dict[str, Any]:
+        """The reservation's own item leaves `held` (once: conditioned on it); a settlement records what it billed."""
+        values: dict[str, Any] = {":new": status, ":held": "held"}
+        billed = ""
+        if cost_micros is not None:
+            values[":cost"], billed = cost_micros, ", cost_micros = :cost"
         return {
             "Update": {
                 "TableName": self.name,
                 "Key": reservation_key(tenant_id, request_id),
-                "UpdateExpression": "SET #st = :new REMOVE GSI1PK, GSI1SK",
+                "UpdateExpression": f"SET #st = :new{billed} REMOVE GSI1PK, GSI1SK",
                 "ConditionExpression": "#st = :held",
                 "ExpressionAttributeNames": {"#st": "status"},
-                "ExpressionAttributeValues": {":new": status, ":held": "held"},
+                "ExpressionAttributeValues": values,
             }
         }
 

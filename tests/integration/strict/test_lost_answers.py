@@ -1,0 +1,80 @@
+"""A turn's transaction that landed although its answer never arrived: found by reading, answered as stored.
+
+The turn's messages and its settlement are one transaction, and the settlement consumes the reservation, so the
+reservation's status says whether all of it landed. Before this was read back, such a turn answered a handoff
+(webhook) or a 503 (OpenAI route) without saying what it cost, although it was stored and billed: the client
+retried and paid again, and the spend on the counters exceeded what the answers reported.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from devtools.fake_openai import FakeOpenAI
+from devtools.strict_dynamodb import StrictControl
+from tests.chaos_support import micros
+from tests.support import ApiClient, ChatSetup, chat_setup, create_tenant
+
+
+@pytest.fixture
+def setup(strict_api: ApiClient, root_key: str, upstream: FakeOpenAI) -> ChatSetup:
+    return chat_setup(create_tenant(strict_api, root_key), upstream)
+
+
+def _lose_the_turns_answer(control: StrictControl, conversation: str, tenant_id: str) -> None:
+    control.fault("TransactWriteItems", "lost", key=conversation, count=1)  # lands; the connection closes
+    control.fault("TransactWriteItems", "error", key=conversation, count=10)  # botocore's retries of it fail
+    control.fault("GetItem", "error", key=f"RESV#{tenant_id}#", count=3)  # and so does the first read-back
+
+
+def _stored_user_texts(setup: ChatSetup, conversation: str) -> list[str]:
+    stored = setup.tenant.call("GET", f"/v1/bots/shop/conversations/{conversation}", key=setup.key)
+    assert stored.status == 200, stored.text
+    return [m["content"] for m in stored.json["messages"] if m["role"] == "user"]
+
+
+def _spend(setup: ChatSetup) -> int:
+    return int(setup.tenant.call("GET", "/v1/usage").json["spend_micros"])
+
+
+def test_webhook_turn_whose_answer_was_lost_is_answered_once_stored_and_billed(
+    setup: ChatSetup, control: StrictControl
+) -> None:
+    conversation = f"lost-{uuid.uuid4().hex[:8]}"
+    warm = setup.chat({"message": "hola", "conversation_id": conversation})  # caches tenant, bot and key
+    assert warm.status == 200, warm.text
+
+    _lose_the_turns_answer(control, conversation, setup.tenant.id)
+    answer = setup.chat({"message": "¿y el envío?", "conversation_id": conversation})
+    fired = control.counts()
+    control.faults()
+
+    assert fired.get("faults.lost") == 1, fired
+    assert answer.status == 200, answer.text
+    assert answer.json["handoff"] is False, answer.json  # stored and billed: the model's answer, not a handoff
+    assert _stored_user_texts(setup, conversation) == ["hola", "¿y el envío?"]
+    assert (
+        _spend(setup) == micros(warm.json["cost_usd"]) + micros(answer.json["cost_usd"]) > micros(warm.json["cost_usd"])
+    )
+
+
+def test_openai_route_turn_whose_answer_was_lost_is_answered_200(setup: ChatSetup, control: StrictControl) -> None:
+    conversation = f"lost-{uuid.uuid4().hex[:8]}"
+    body = {"model": "bot:shop", "messages": [{"role": "user", "content": "hola"}], "conversation_id": conversation}
+    warm = setup.completions(body)
+    assert warm.status == 200, warm.text
+    spent_before = _spend(setup)
+
+    _lose_the_turns_answer(control, conversation, setup.tenant.id)
+    again = {**body, "messages": [{"role": "user", "content": "¿y el envío?"}]}
+    answer = setup.completions(again)
+    control.faults()
+
+    assert answer.status == 200, answer.text
+    assert _stored_user_texts(setup, conversation) == ["hola", "¿y el envío?"]
+    stored = setup.tenant.call("GET", f"/v1/bots/shop/conversations/{conversation}", key=setup.key).json
+    reply = stored["messages"][-1]
+    assert reply["role"] == "assistant", reply
+    assert _spend(setup) - spent_before == int(reply["turn"]["cost_micros"]) > 0  # billed once
