@@ -70,3 +70,25 @@ def test_openai_route_answers_503_or_504_within_the_deadline_when_dynamodb_is_sl
     assert elapsed < BOT_DEADLINE + 1, f"the completion answered after {elapsed:.2f} s"
     assert answer.status in (503, 504), answer.text
     assert answer.error["code"] in ("store_unavailable", "deadline_exceeded")
+
+
+def test_a_paid_call_whose_settlement_keeps_failing_answers_within_the_deadline(
+    slow_setup: ChatSetup, control: StrictControl
+) -> None:
+    body = {"model": "bot:shop", "messages": [{"role": "user", "content": "hola"}]}  # no conversation: billed alone
+    warm = slow_setup.completions(body)
+    assert warm.status == 200, warm.text
+
+    # Every settlement attempt (the only transaction with the tenant's own partition in it: its day report) is
+    # slow, then refused.
+    report = f'"TENANT#{slow_setup.tenant.id}"'
+    control.fault("TransactWriteItems", "latency", latency_ms=400, key=report)
+    control.fault("TransactWriteItems", "error", key=report)
+    control.fault("GetItem", "latency", latency_ms=400, key=f"RESV#{slow_setup.tenant.id}#")  # reading it back too
+    answer, elapsed = _timed(lambda: slow_setup.completions(body))
+    control.faults()
+
+    # Settling, reading back and settling again share one window past the deadline, not one each.
+    assert elapsed < BOT_DEADLINE + 1, f"the completion answered after {elapsed:.2f} s"
+    assert answer.status == 503, answer.text
+    assert answer.error["code"] == "store_unavailable"

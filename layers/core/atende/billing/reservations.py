@@ -42,7 +42,7 @@ from atende.store.usage_report import report_additions
 # Far above the chat function's timeout: a reservation this old belongs to an invocation that is gone, so
 # sweeping it can never race with its own settlement.
 RESERVATION_TTL_SECONDS = 300
-SETTLE_GRACE_SECONDS = 0.5  # past the turn's deadline, for billing a call the provider answered
+SETTLE_GRACE_SECONDS = 0.1  # past the turn's deadline, for billing a call the provider answered
 REFUSED, CONTENDED = "refused", "contended"
 INDEX_LAG_MARGIN_SECONDS = 60  # a reservation the index did not show yet is older than the sweep by less
 # Per container: tenant -> the earliest time one of its reservations can expire, as its last sweep saw.
@@ -223,10 +223,9 @@ def settlement_operations(
 
 def settle_alone(reservation: Reservation, operations: list[dict[str, Any]]) -> None:
     """Write a settlement on its own, tried again while DynamoDB is contended or did not answer (the request token
-    makes a repeat land once) for what is left of the turn plus SETTLE_GRACE_SECONDS; a lost attempt that landed
+    makes a repeat land once) until SETTLE_GRACE_SECONDS past the turn's deadline; a lost attempt that landed
     is found by reading, and is success. Raises StoreUnavailable when it cannot be written in that time."""
-    turn = current()
-    grace = Deadline(max(0.0, turn.remaining() if turn else 0.0) + SETTLE_GRACE_SECONDS)
+    grace = settle_window()
     token, failure = f"settle-{reservation.request_id}", "the counters stayed busy"
     with bounded(grace):
         for _ in attempts(grace):
@@ -298,12 +297,20 @@ def _count_refused(tenant_id: str, day: str, bot_id: str | None, model: str | No
 
 def settled_by_lost_write(reservation: Reservation) -> bool:
     """Whether a write that failed without a clear answer (lost, timed out, 5xx) settled this reservation after
-    all: read back, consistently, for what is left of the turn plus SETTLE_GRACE_SECONDS. The settlement closes
+    all: read back, consistently, until SETTLE_GRACE_SECONDS past the turn's deadline. The settlement closes
     the reservation in the same transaction as the turn's messages, so "settled" means all of it landed."""
-    turn = current()
-    grace = Deadline(max(0.0, turn.remaining() if turn else 0.0) + SETTLE_GRACE_SECONDS)
+    grace = settle_window()
     with bounded(grace):
         return _status_read_back(reservation, grace) == "settled"
+
+
+def settle_window() -> Deadline:
+    """SETTLE_GRACE_SECONDS past the turn's own deadline: one end for every step that settles or reads back a
+    paid call, however many run (a storage call may end aws.GRACE_SECONDS after it, the turn's answer is next)."""
+    turn = current()
+    if turn is None:
+        return Deadline(SETTLE_GRACE_SECONDS)
+    return Deadline(turn.seconds + SETTLE_GRACE_SECONDS, started=turn.started)
 
 
 def _status_read_back(reservation: Reservation, deadline: Deadline) -> str | None:

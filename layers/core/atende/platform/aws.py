@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from functools import cache
 from typing import Any
 
@@ -29,7 +30,9 @@ UNAVAILABLE_CODES = {
 
 
 def _left(deadline: Deadline) -> float:
-    return deadline.remaining() + GRACE_SECONDS
+    """Seconds a call may still take: to the deadline plus the grace, negative once that has passed (not the
+    clamped `remaining()`, which would let a call start at any time after the deadline)."""
+    return deadline.expires - time.monotonic() + GRACE_SECONDS
 
 
 def _bound_attempt(request: Any, **_: Any) -> None:
