@@ -21,7 +21,10 @@ from devtools.functions import ROOT
 from devtools.strict_dynamodb import StrictControl
 
 TURNS = int(os.environ.get("BENCH_SOAK_TURNS", "10000"))
-CONVERSATIONS = int(os.environ.get("BENCH_SOAK_CONVERSATIONS", "300"))
+CONVERSATIONS = int(os.environ.get("BENCH_SOAK_CONVERSATIONS", "300"))  # open at any time
+# Each conversation ends after this many turns and another takes its place (staggered, so every stretch of the run
+# has the same mix of short and longer histories): the work per turn stays the same while the table grows.
+CONVERSATION_TURNS = int(os.environ.get("BENCH_SOAK_CONVERSATION_TURNS", "6"))
 THREADS = int(os.environ.get("BENCH_SOAK_THREADS", "8"))
 MAX_SECONDS = float(os.environ.get("BENCH_SOAK_MAX_SECONDS", "1200"))  # the run stops there, whatever is left
 START_SECONDS = 180.0
@@ -113,6 +116,13 @@ class Stack:
         self.log.close()
 
 
+def conversation_of(turn: int) -> str:
+    """Turn `turn`'s conversation: slot `turn % CONVERSATIONS`, which starts a new conversation every
+    CONVERSATION_TURNS of its turns, each slot offset by its number (so they do not all restart at once)."""
+    slot, visit = turn % CONVERSATIONS, turn // CONVERSATIONS
+    return f"soak-{slot}-{(visit + slot) // CONVERSATION_TURNS}"
+
+
 def _drive(stack: Stack, run: Run, turns: range, mark: int | None, until: float = float("inf")) -> None:
     """THREADS clients with keep-alive connections, each taking the next turn number until none are left
     (or `until`, a monotonic time, has passed)."""
@@ -127,7 +137,7 @@ def _drive(stack: Stack, run: Run, turns: range, mark: int | None, until: float 
                 i = next(numbers, None) if time.monotonic() < until else None
             if i is None:
                 break
-            body = {"message": QUESTIONS[i % len(QUESTIONS)], "conversation_id": f"soak-{i % CONVERSATIONS}"}
+            body = {"message": QUESTIONS[i % len(QUESTIONS)], "conversation_id": conversation_of(i)}
             try:
                 connection.request("POST", "/v1/bots/demo/chat", json.dumps(body), headers)
                 response = connection.getresponse()
@@ -180,8 +190,9 @@ def soak() -> list[str]:
     failures = ", ".join(f"{k} × {v}" for k, v in sorted(run.failures.items())) or "none"
     mib = 1024.0
     return [
-        f"{TURNS:,} webhook turns asked (bot `demo`, offline upstream, IAM enforced, strict DynamoDB) over "
-        f"{CONVERSATIONS} conversations from {THREADS} client threads against `python -m devtools.stack` in its "
+        f"{TURNS:,} webhook turns asked (bot `demo`, offline upstream, IAM enforced, strict DynamoDB) in "
+        f"{CONVERSATIONS} open conversations of {CONVERSATION_TURNS} turns each (one ends, another starts: the table "
+        f"grows, the work per turn does not) from {THREADS} client threads against `python -m devtools.stack` in its "
         f"own process, after {THREADS * 4} untimed turns that start the containers. RSS is VmRSS from "
         "/proc: the stack process (embedded AWS, strict layer, API emulator, upstream) and the sum over its "
         f"worker processes ({end.workers} at the end). Warm-up: after the first 5 % of turns; "

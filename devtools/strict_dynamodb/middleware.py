@@ -59,6 +59,7 @@ class StrictDynamoDB:
         self.rules: list[FaultRule] = []
         self.in_flight: dict[Key, str] = {}  # item key → id of the transaction holding it
         self.tokens: dict[str, _Token] = {}
+        self.token_expiry: deque[tuple[float, str]] = deque()  # (expires, token) of answered tokens, oldest first
         self.throughput = Throughput()
         self.history: dict[Key, deque[tuple[float, Item | None]]] = {}  # pre-images of recent writes, for GSI lag
         self.counts: Counter[str] = Counter()
@@ -107,6 +108,7 @@ class StrictDynamoDB:
         with self.lock:
             self.settings, self.rules = Settings(), []
             self.tokens.clear()
+            self.token_expiry.clear()
             self.history.clear()
             self.throughput.reset()
             store.untrack_dynamodb_models()
@@ -240,7 +242,7 @@ class StrictDynamoDB:
         with self.lock:
             if token:
                 self._forget_tokens()
-                known = self.tokens.get(token)
+                known = self._known_token(token)
                 if known is not None:
                     if known.fingerprint != fingerprint:
                         return error(
@@ -277,6 +279,7 @@ class StrictDynamoDB:
                     if response is not None and status_code(response) == 200:
                         expires = time.monotonic() + self.settings.token_ttl_seconds
                         self.tokens[token] = _Token(fingerprint, response, expires)
+                        self.token_expiry.append((expires, token))
                     else:
                         del self.tokens[token]
 
@@ -294,9 +297,22 @@ class StrictDynamoDB:
         return response
 
     def _forget_tokens(self) -> None:
+        """Drop the answered tokens whose time is up, oldest first: each transaction pays only for what expired
+        since the last one, not for every token of the last ten minutes. (A token whose TTL setting was changed
+        meanwhile may outlive its turn in the queue; `_known_token` checks the time itself.)"""
         now = time.monotonic()
-        for token in [t for t, v in self.tokens.items() if v.response is not None and v.expires < now]:
+        while self.token_expiry and self.token_expiry[0][0] < now:
+            expires, token = self.token_expiry.popleft()
+            known = self.tokens.get(token)
+            if known is not None and known.response is not None and known.expires <= expires:
+                del self.tokens[token]
+
+    def _known_token(self, token: str) -> _Token | None:
+        known = self.tokens.get(token)
+        if known is not None and known.response is not None and known.expires < time.monotonic():
             del self.tokens[token]
+            return None
+        return known
 
     # eventually consistent global secondary indexes
 
