@@ -7,6 +7,7 @@ TOOLS := .tools
 PY := $(VENV)/bin/python
 export SAM_CLI_TELEMETRY := 0
 export AWS_DEFAULT_REGION ?= us-east-1
+TEST_WORKERS ?= 2
 
 .PHONY: help dev test test-one venv tools lint typecheck unit integration e2e sam-validate sam-build bench openapi clean chaos
 # `make` alone lists the targets (the first rule below is a file, not something to run by accident).
@@ -39,13 +40,17 @@ tools: $(TOOLS)/.installed
 dev: venv
 	$(PY) -m devtools.stack
 
-## Every check: lint, types, unit, integration, e2e, sam validate --lint, sam build
+## Every check: lint, types, unit, integration, e2e, the chaos suite, sam validate --lint, sam build
+# Tests run in TEST_WORKERS processes (pytest-xdist), each with its own local AWS and containers; the `serial`
+# ones (many threads at once, or timed against a deadline: the chaos suite among them) run after, one at a time,
+# with the machine to themselves.
 test: venv tools
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 	$(PY) -m devtools.openapi --check
-	$(VENV)/bin/pytest tests/unit tests/integration tests/e2e -m "not chaos"
+	$(VENV)/bin/pytest tests/unit tests/integration tests/e2e -m "not serial" -n $(TEST_WORKERS)
+	$(VENV)/bin/pytest tests/integration -m serial
 	$(MAKE) sam-validate sam-build
 
 ## One test, a file or a folder: make test-one T=tests/unit/test_redaction.py::test_empty_text
@@ -66,7 +71,7 @@ unit: venv
 	$(VENV)/bin/pytest tests/unit
 ## Integration tests (moto server and the fake upstream on loopback)
 integration: venv
-	$(VENV)/bin/pytest tests/integration -m "not chaos"
+	$(VENV)/bin/pytest tests/integration
 
 ## The chaos suite: a few hundred turns under DynamoDB and upstream faults (CHAOS_SEED=… replays a run)
 chaos: venv

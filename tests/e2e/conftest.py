@@ -92,7 +92,7 @@ def _wait_until_ready(stack: LocalStack) -> None:
     while time.monotonic() < deadline:
         if stack.process.poll() is not None:
             pytest.fail(f"the local stack exited with {stack.process.returncode} while starting\n{stack.output()}")
-        with contextlib.suppress(requests.ConnectionError):
+        with contextlib.suppress(requests.RequestException):  # refused, or too busy to answer yet
             answering = answering or requests.get(stack.url + "/openapi.json", timeout=2).status_code == 200
         if answering and stack.url in stack.stdout:
             return

@@ -10,6 +10,8 @@ from devtools.aws_local import EmbeddedAWS
 from devtools.strict_dynamodb import StrictControl
 from tests.support import ChatSetup
 
+pytestmark = pytest.mark.serial  # concurrent or timed: run alone (see the Makefile's test target)
+
 
 @pytest.fixture
 def busy_counters(aws: EmbeddedAWS) -> Iterator[StrictControl]:

@@ -152,6 +152,7 @@ def test_a_plan_keeps_the_totals_and_leaves_no_room_past_the_limit(held: list[in
 
 
 # --- refusals under contention ------------------------------------------------------------------
+@pytest.mark.serial  # concurrent: run alone (see the Makefile's test target)
 def test_a_shard_that_refused_is_not_written_again_while_another_is_contended(
     tenant: TenantHandle, on_shard_zero: None, aws: EmbeddedAWS
 ) -> None:

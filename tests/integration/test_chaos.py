@@ -151,6 +151,7 @@ def _misreported(tenant_id: str, turns: list[Turn]) -> list[str]:
 
 
 @pytest.mark.chaos
+@pytest.mark.serial
 @pytest.mark.timeout(300)
 def test_money_and_messages_hold_under_chaos(
     api: ApiClient, aws: EmbeddedAWS, upstream: FakeOpenAI, root_key: str, monkeypatch: pytest.MonkeyPatch

@@ -125,6 +125,7 @@ def test_three_503s_fall_through_to_the_fallback_provider(setup: ChatSetup, back
     assert backup_upstream.requests[0].headers["authorization"] == "Bearer sk-test-backup-0000"
 
 
+@pytest.mark.serial
 def test_hung_upstream_answers_inside_the_deadline(setup: ChatSetup) -> None:
     assert setup.tenant.call("PATCH", "/v1/bots/shop", json_body={"version": 1, "deadline_seconds": 2}).status == 200
     setup.upstream.enqueue(hang=True)
@@ -164,6 +165,7 @@ def test_idempotency_key_answers_once_and_bills_once(setup: ChatSetup) -> None:
     assert reused.status == 400 and reused.error["param"] == "Idempotency-Key"
 
 
+@pytest.mark.serial
 def test_twenty_concurrent_turns_on_one_conversation_all_land_in_order(setup: ChatSetup) -> None:
     results: list[int] = []
     failures: list[str] = []

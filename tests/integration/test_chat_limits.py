@@ -11,6 +11,8 @@ from atende.billing.pricing import cost_micros, resolve_price
 from devtools.fake_openai import FakeOpenAI
 from tests.support import Answer, ChatSetup, TenantHandle, make_bot
 
+pytestmark = pytest.mark.serial  # concurrent or timed: run alone (see the Makefile's test target)
+
 
 @pytest.fixture
 def priced(tenant: TenantHandle, upstream: FakeOpenAI) -> ChatSetup:

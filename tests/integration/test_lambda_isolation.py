@@ -8,10 +8,14 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any
 
+import pytest
+
 from devtools.apigw import ApiGatewayEmulator
 from devtools.containers import MAX_CONTAINERS, Containers
 from devtools.fake_openai import FakeOpenAI
 from tests.support import Answer, ApiClient, TenantHandle, make_bot
+
+pytestmark = pytest.mark.serial  # concurrent or timed: run alone (see the Makefile's test target)
 
 ROUNDS = 40  # turns per tenant, all in flight together with the other tenant's
 

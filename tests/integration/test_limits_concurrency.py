@@ -21,6 +21,8 @@ from atende.store.conversations import conversation_pk
 from atende.store.counters import Contended
 from tests.support import TenantHandle
 
+pytestmark = pytest.mark.serial  # concurrent or timed: run alone (see the Makefile's test target)
+
 TURNS = 50
 BUDGET_MICROS = 1_000_000  # 1 USD
 WORST_CASE_MICROS = 100_000  # each turn may cost up to 0.10 USD: the budget covers 10 of them

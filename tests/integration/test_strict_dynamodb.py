@@ -18,6 +18,8 @@ from devtools.aws_local import EmbeddedAWS
 from devtools.local_env import LocalAccount
 from devtools.strict_dynamodb import StrictControl
 
+pytestmark = pytest.mark.serial  # concurrent or timed: run alone (see the Makefile's test target)
+
 TABLE = f"strict-{uuid.uuid4().hex[:8]}"
 NO_RETRIES = Config(retries={"total_max_attempts": 1, "mode": "standard"}, max_pool_connections=30)
 RETRIES = Config(retries={"total_max_attempts": 3, "mode": "standard"}, max_pool_connections=30)

@@ -20,6 +20,8 @@ from atende.store.table import AuditEntry, TableStore
 from devtools.aws_local import EmbeddedAWS
 from devtools.strict_dynamodb import StrictControl
 
+pytestmark = pytest.mark.serial  # concurrent or timed: run alone (see the Makefile's test target)
+
 
 @pytest.fixture
 def table(strict_aws: EmbeddedAWS) -> Any:

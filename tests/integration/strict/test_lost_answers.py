@@ -17,6 +17,8 @@ from devtools.strict_dynamodb import StrictControl
 from tests.chaos_support import micros
 from tests.support import ApiClient, ChatSetup, chat_setup, create_tenant
 
+pytestmark = pytest.mark.serial  # concurrent or timed: run alone (see the Makefile's test target)
+
 
 @pytest.fixture
 def setup(strict_api: ApiClient, root_key: str, upstream: FakeOpenAI) -> ChatSetup:
@@ -78,3 +80,21 @@ def test_openai_route_turn_whose_answer_was_lost_is_answered_200(setup: ChatSetu
     reply = stored["messages"][-1]
     assert reply["role"] == "assistant", reply
     assert _spend(setup) - spent_before == int(reply["turn"]["cost_micros"]) > 0  # billed once
+
+
+def test_a_key_whose_write_answer_was_lost_is_issued_once(
+    strict_api: ApiClient, root_key: str, control: StrictControl
+) -> None:
+    """POST /v1/keys used to fail its own `attribute_not_exists` when the SDK retried a write that had landed."""
+    tenant = create_tenant(strict_api, root_key)
+    before = tenant.call("GET", "/v1/keys").json["data"]
+    control.fault("TransactWriteItems", "lost", key=f'"TENANT#{tenant.id}"', count=1)
+    created = tenant.call("POST", "/v1/keys", json_body={"label": "zapier", "scopes": ["chat"]})
+    fired = control.counts()
+    control.faults()
+
+    assert fired.get("faults.lost") == 1, fired
+    assert created.status == 201, created.text
+    after = tenant.call("GET", "/v1/keys").json["data"]
+    assert len(after) == len(before) + 1, after
+    assert tenant.call("GET", "/v1/models", key=created.json["key"]).status == 200  # the key it answered works

@@ -13,6 +13,8 @@ from devtools.fake_openai import FakeOpenAI
 from devtools.strict_dynamodb import StrictControl
 from tests.support import ApiClient, ChatSetup, chat_setup, create_tenant
 
+pytestmark = pytest.mark.serial  # concurrent or timed: run alone (see the Makefile's test target)
+
 BOT_DEADLINE = 3.0
 SLOW_MS = 6000  # slower than any deadline: a client that waits for it has lost the turn
 
