@@ -113,10 +113,16 @@ class Container:
             _deliver(message)
 
     def close(self) -> None:
-        if not self.alive:
-            return
-        self.alive = False
-        self.connection.close()  # the worker sees EOF and returns
+        self.hang_up()
+        self.reap()
+
+    def hang_up(self) -> None:
+        """Close the connection: the worker sees EOF and returns (reap() waits for it)."""
+        if self.alive:
+            self.alive = False
+            self.connection.close()
+
+    def reap(self) -> None:
         try:
             self.process.wait(timeout=5)
         except subprocess.TimeoutExpired:
@@ -184,11 +190,17 @@ class ContainerPool:
             return len(self._all)
 
     def close(self) -> None:
+        for container in self.hang_up():
+            container.reap()
+
+    def hang_up(self) -> list[Container]:
+        """Every container told to stop, without waiting for any: their processes exit together."""
         with self._cond:
             containers, self._idle, self._all = list(self._all), [], []
-        for container in containers:
-            if isinstance(container, Container):
-                container.close()
+        stopping = [c for c in containers if isinstance(c, Container)]
+        for container in stopping:
+            container.hang_up()
+        return stopping
 
 
 class _Starting:
@@ -219,8 +231,9 @@ class Containers:
     def close(self) -> None:
         with self._lock:
             pools = list(self.pools.values())
-        for pool in pools:
-            pool.close()
+        stopping = [container for pool in pools for container in pool.hang_up()]
+        for container in stopping:
+            container.reap()
 
     def _changed_levels(self) -> dict[str, int]:
         return {name: level for name, level in _levels_now().items() if self._baseline.get(name, 0) != level}
