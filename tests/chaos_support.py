@@ -36,6 +36,7 @@ class Turn:
     seconds: float = 0.0  # as the client saw it (includes waiting for a free container)
     cost_micros: int | None = None  # what the answer says it cost (None: not an answer that was billed)
     handoff: bool = False
+    unresolved: bool = False  # the answer said it cannot tell whether it was billed
 
     @property
     def label(self) -> str:
@@ -66,12 +67,15 @@ class Timings:
         monkeypatch.setattr(Container, "invoke", timed)
 
 
+FAULT_LATENCY_MS = 300  # a slowed DynamoDB call; queued behind others, a request may be applied later still
+
+
 def dynamodb_faults(seed: int, table: str) -> list[dict[str, Any]]:
     """Seeded random faults of every kind on the operations a turn uses (each rule has its own seed)."""
     rules: list[dict[str, Any]] = []
     for op in READS + WRITES:
         rules += [
-            {"operation": op, "kind": "latency", "latency_ms": 300, "probability": 0.02},
+            {"operation": op, "kind": "latency", "latency_ms": FAULT_LATENCY_MS, "probability": 0.02},
             {"operation": op, "kind": "error", "code": "InternalServerError", "status": 500, "probability": 0.01},
             {
                 "operation": op,
@@ -174,6 +178,7 @@ def summary(turns: list[Turn]) -> dict[str, Any]:
         "billed": sum(1 for t in turns if t.cost_micros),
         "refused": sum(1 for t in turns if t.status == 429 and _code(t) == "monthly_budget_exceeded"),
         "handed_off": sum(1 for t in turns if t.handoff),
+        "billing_unresolved": sum(1 for t in turns if t.unresolved),
     }
 
 

@@ -98,3 +98,30 @@ def test_a_key_whose_write_answer_was_lost_is_issued_once(
     after = tenant.call("GET", "/v1/keys").json["data"]
     assert len(after) == len(before) + 1, after
     assert tenant.call("GET", "/v1/models", key=created.json["key"]).status == 200  # the key it answered works
+
+
+def test_a_turn_that_cannot_tell_whether_it_was_billed_says_so(
+    strict_api: ApiClient, root_key: str, upstream: FakeOpenAI, control: StrictControl
+) -> None:
+    """The turn's transaction lands but its answer is lost, the read-back fails, and settling alone keeps failing:
+    the call may well be billed (here it is), so a handoff that said `cost_usd: 0` was wrong, and is now marked."""
+    setup = chat_setup(create_tenant(strict_api, root_key), upstream, deadline_seconds=3)
+    conversation = f"unresolved-{uuid.uuid4().hex[:8]}"
+    warm = setup.chat({"message": "hola", "conversation_id": conversation})
+    assert warm.status == 200, warm.text
+    spent_before = _spend(setup)
+
+    day_report = f'"TENANT#{setup.tenant.id}"'  # in the turn's transaction and a settlement, not in a reserve
+    control.fault("TransactWriteItems", "lost", key=conversation, count=1)  # the turn lands; its answer is lost
+    control.fault("TransactWriteItems", "error", key=day_report)  # the SDK's retries, and every settle alone
+    control.fault("GetItem", "error", key=f"RESV#{setup.tenant.id}#")  # no read-back either
+    answer = setup.chat({"message": "¿y el envío?", "conversation_id": conversation})
+    control.faults()
+
+    assert answer.status == 200, answer.text
+    assert answer.json["handoff"] is True and answer.json["handoff_reason"] == "store_unavailable", answer.json
+    assert answer.json.get("billing_unresolved") is True, answer.json
+    # What landed is the truth the record keeps: the turn once, billed once at the cost its record shows.
+    stored = setup.tenant.call("GET", f"/v1/bots/shop/conversations/{conversation}", key=setup.key).json
+    assert [m["content"] for m in stored["messages"] if m["role"] == "user"] == ["hola", "¿y el envío?"]
+    assert _spend(setup) - spent_before == int(stored["messages"][-1]["turn"]["cost_micros"]) > 0

@@ -43,6 +43,7 @@ class Held:
         self.usage = Usage()
         self.anomaly: dict[str, int] | None = None  # set when the provider reported more than was reserved
         self._settled = False
+        self.unresolved = False  # settling alone failed: a lost or delayed write of the call may still land
         self._timings: dict[str, float | None] = {}
 
     def charge(self, model: str, usage: dict[str, Any] | None) -> int:
@@ -120,6 +121,7 @@ class Held:
         try:
             self.settle_now()
         except Exception:  # noqa: BLE001 — reported here; the hold stays until the sweep (never given back early)
+            self.unresolved = True
             logger.exception("could not settle a paid call", extra={"request_id": self.reservation.request_id})
 
 

@@ -27,4 +27,5 @@ def run_turn_or_handoff(request: TurnRequest) -> TurnResult:
         result.request_id, result.conversation_id = request.request_id, request.conversation_id
         result.new_messages = list(request.new_messages)
         result.cost_micros = request.paid_micros  # a call paid before storage failed is billed: say so
+        result.billing_unresolved = request.billing_unresolved
         return result

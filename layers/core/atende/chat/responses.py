@@ -35,6 +35,8 @@ def webhook_answer(turn: TurnResult, bot_id: str, *, include_history: bool, incl
     }
     if turn.moderation:
         answer["moderation"] = turn.moderation
+    if turn.billing_unresolved:  # `cost_usd` is what is known to be billed; this call may be billed after all
+        answer["billing_unresolved"] = True
     _fit(answer)
     # The answer stays under Lambda's limit: `raw` when it takes at most half the budget, the history in the rest.
     raw_size = wire_bytes({"raw": turn.raw}) if include_raw else 0

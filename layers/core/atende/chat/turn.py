@@ -174,6 +174,12 @@ def _answer_with_model(
             # Storage failed after the provider answered, and the call was billed on its own: say what it cost.
             request.paid_micros = holding.cost
             error.headers = {**error.headers, "x-atende-cost-micros": str(holding.cost)}
+        elif holding is not None and holding.unresolved:
+            # Neither the turn's write nor the call's own settlement answered in time, and either may still land
+            # (DynamoDB can apply a write after its caller gave up): the answer cannot say what it cost, so it
+            # says that. The reservation's record settles it either way; the sweep releases it if nothing landed.
+            request.billing_unresolved = True
+            error.headers = {**error.headers, "x-atende-billing": "unresolved"}
         # The budget counters stayed busy (a 503 before anything was spent): a webhook hands off, as it does when
         # the provider fails. A refusal (429) stays one, and an error from inside the hold is not this case.
         if entered or not (

@@ -33,6 +33,7 @@ class TurnRequest:
     # Set while the turn runs, for an answer when storage fails it: the bot it loaded, what the call cost.
     loaded_bot: Any = None
     paid_micros: int = 0
+    billing_unresolved: bool = False  # a write that bills the call may still land: the cost cannot be told
 
     @property
     def text(self) -> str:
@@ -58,6 +59,7 @@ class TurnResult:
     max_tokens: int | None = None
     raw: dict[str, Any] | None = None
     anomaly: dict[str, int] | None = None  # the provider reported more than was reserved (billed at the hold)
+    billing_unresolved: bool = False  # the answer cannot tell whether the call was billed (see TurnRequest)
     created: int = field(default_factory=lambda: int(time.time()))
 
     @property
