@@ -164,10 +164,11 @@ def _answer_with_model(
                 else:  # no conversation: the call is billed on its own, before it is answered
                     held.settle_now()
             except Exception as error:
-                # A transaction whose answer was lost may have landed: read it back before calling it a failure
-                # (the turn is then stored and billed, and is answered as such).
-                if not (aws.unavailable(error) and held.landed_after_all()):
-                    raise _unstored(error) from error
+                # A "not now" failure may hide a transaction that landed, its answer lost: read it back before
+                # calling it a failure (the turn is then stored and billed, and is answered as such).
+                unavailable = aws.unavailable(error)
+                if not (unavailable and held.landed_after_all()):
+                    raise (unavailable or error) from error
             request.paid_micros = cost
     except AtendeError as error:
         if holding is not None and holding.billed and holding.cost:
@@ -191,11 +192,6 @@ def _answer_with_model(
     if bot and history and bot.history.summarize and trimmed and request.conversation_id:
         summaries.fold(tenant, bot, request.conversation_id, history, trimmed, deadline)
     return turn
-
-
-def _unstored(error: Exception) -> Exception:
-    """A storage failure after the provider answered, as the "not now" error it stands for (or as it is)."""
-    return aws.unavailable(error) or error
 
 
 def _completion_parts(body: Any) -> tuple[list[dict[str, Any]], dict[str, Any]]:
