@@ -25,6 +25,10 @@ CONVERSATIONS = int(os.environ.get("BENCH_SOAK_CONVERSATIONS", "300"))  # open a
 # Each conversation ends after this many turns and another takes its place (staggered, so every stretch of the run
 # has the same mix of short and longer histories): the work per turn stays the same while the table grows.
 CONVERSATION_TURNS = int(os.environ.get("BENCH_SOAK_CONVERSATION_TURNS", "6"))
+# An ended conversation is erased (`DELETE /v1/bots/demo/conversations/{id}`, as a tenant erasing conversations
+# after they close would), so the table holds a steady amount of data and growth in RSS is the stack's, not the
+# data's. BENCH_SOAK_ERASE=0 keeps every conversation (the table grows by a few items a turn).
+ERASE = os.environ.get("BENCH_SOAK_ERASE", "1") != "0"
 THREADS = int(os.environ.get("BENCH_SOAK_THREADS", "8"))
 MAX_SECONDS = float(os.environ.get("BENCH_SOAK_MAX_SECONDS", "1200"))  # the run stops there, whatever is left
 START_SECONDS = 180.0
@@ -82,6 +86,7 @@ class Run:
     failures: dict[str, int] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
     warm: Memory | None = None
+    warm_stats: dict[str, Any] = field(default_factory=dict)
 
 
 class Stack:
@@ -104,6 +109,7 @@ class Stack:
             text = Path(self.log.name).read_text(errors="replace")
         self.aws = StrictControl(re.search(r"AWS endpoint:\s+(\S+)", text)[1])  # type: ignore[index]
         self.chat_key = re.search(r"demo chat key:\s+(\S+)", text)[1]  # type: ignore[index]
+        self.admin_key = re.search(r"demo admin key:\s+(\S+)", text)[1]  # type: ignore[index]
 
     def stop(self) -> None:
         if self.process.poll() is None:
@@ -123,6 +129,14 @@ def conversation_of(turn: int) -> str:
     return f"soak-{slot}-{(visit + slot) // CONVERSATION_TURNS}"
 
 
+def ended_before(turn: int) -> str | None:
+    """The conversation that turn `turn` ends by starting its slot's next one (None if it continues one)."""
+    previous = turn - CONVERSATIONS
+    if previous < 0 or conversation_of(previous) == conversation_of(turn):
+        return None
+    return conversation_of(previous)
+
+
 def _drive(stack: Stack, run: Run, turns: range, mark: int | None, until: float = float("inf")) -> None:
     """THREADS clients with keep-alive connections, each taking the next turn number until none are left
     (or `until`, a monotonic time, has passed)."""
@@ -139,6 +153,14 @@ def _drive(stack: Stack, run: Run, turns: range, mark: int | None, until: float 
                 break
             body = {"message": QUESTIONS[i % len(QUESTIONS)], "conversation_id": conversation_of(i)}
             try:
+                ended = ended_before(i) if ERASE else None
+                if ended is not None:
+                    erase = {"Authorization": f"Bearer {stack.admin_key}"}
+                    connection.request("DELETE", f"/v1/bots/demo/conversations/{ended}", None, erase)
+                    erased = connection.getresponse()
+                    erased.read()
+                    if erased.status != 200:
+                        raise http.client.HTTPException(f"erase answered {erased.status}")
                 connection.request("POST", "/v1/bots/demo/chat", json.dumps(body), headers)
                 response = connection.getresponse()
                 response.read()
@@ -153,6 +175,7 @@ def _drive(stack: Stack, run: Run, turns: range, mark: int | None, until: float 
                     run.failures[outcome] = run.failures.get(outcome, 0) + 1
                 if mark is not None and len(run.done) == mark:
                     run.warm = Memory.of(stack.process.pid)
+                    run.warm_stats = stack.aws.stats()
         connection.close()
 
     threads = [threading.Thread(target=client, name=f"soak-{n}") for n in range(THREADS)]
@@ -189,11 +212,17 @@ def soak() -> list[str]:
     rate_ratio = last / first
     failures = ", ".join(f"{k} × {v}" for k, v in sorted(run.failures.items())) or "none"
     mib = 1024.0
+    erasing = (
+        "an ended conversation is erased, so the stored conversations stay as many"
+        if ERASE
+        else "ended conversations are kept, so the table grows"
+    )
     return [
         f"{TURNS:,} webhook turns asked (bot `demo`, offline upstream, IAM enforced, strict DynamoDB) in "
-        f"{CONVERSATIONS} open conversations of {CONVERSATION_TURNS} turns each (one ends, another starts: the table "
-        f"grows, the work per turn does not) from {THREADS} client threads against `python -m devtools.stack` in its "
-        f"own process, after {THREADS * 4} untimed turns that start the containers. RSS is VmRSS from "
+        f"{CONVERSATIONS} open conversations of {CONVERSATION_TURNS} turns each (one ends, another starts: the "
+        f"work per turn stays the same; {erasing}) from {THREADS} client threads against "
+        f"`python -m devtools.stack` in its own process, after {THREADS * 4} untimed turns that start the "
+        "containers. RSS is VmRSS from "
         "/proc: the stack process (embedded AWS, strict layer, API emulator, upstream) and the sum over its "
         f"worker processes ({end.workers} at the end). Warm-up: after the first 5 % of turns; "
         f"{served / (ended - started):.1f} turns/s overall over {ended - started:.0f} s, "
@@ -214,6 +243,14 @@ def soak() -> list[str]:
         f"{_verdict(rate_ratio >= RATE_TARGET)} |",
         f"| strict layer `tracked_instances` (start → end) | {tracked_start:,} | {stats['tracked_instances']:,} | "
         f"| | |",
+        *(
+            f"| {label} | {run.warm_stats.get(name, 0):,} | {stats.get(name, 0):,} | | | |"
+            for label, name in (
+                ("items the local AWS holds", "items"),
+                ("answered request tokens it remembers (10 min)", "tokens"),
+                ("item keys in its write meter", "meter_keys"),
+            )
+        ),
     ]
 
 

@@ -29,6 +29,8 @@ class StrictDynamoDB(Protocol):
     def history(self) -> Sized: ...
     @property
     def counts(self) -> Any: ...
+    @property
+    def throughput(self) -> Sized: ...
 
     def reset(self) -> None: ...
 
@@ -55,6 +57,8 @@ def stats(layer: StrictDynamoDB) -> dict[str, Any]:
             "faults": [rule.as_dict() for rule in layer.rules],
             "settings": layer.settings.as_dict(),
             "tracked_instances": store.tracked_instances(),
+            "items": store.item_count(),
+            "meter_keys": len(layer.throughput),
         }
     with layer._stats_lock:
         snapshot["counts"] = dict(layer.counts)

@@ -151,6 +151,10 @@ class Throughput:
 
     def __init__(self) -> None:
         self._buckets: dict[Any, tuple[float, float]] = {}
+        self._prune_at = 1024  # the size at which idle buckets are dropped next
+
+    def __len__(self) -> int:
+        return len(self._buckets)
 
     def reset(self) -> None:
         self._buckets.clear()
@@ -167,6 +171,12 @@ class Throughput:
         if not short:
             for key, cost in costs.items():
                 self._buckets[key] = (self.available(key, limit, now) - cost, now)
-        if len(self._buckets) > 100_000:  # forget idle keys so the meter stays small
-            self._buckets = {k: v for k, v in self._buckets.items() if now - v[1] < 2.0}
+        if len(self._buckets) > self._prune_at:
+            self._forget_full(now)
         return short
+
+    def _forget_full(self, now: float) -> None:
+        """Drop the buckets idle for a second or more: they have refilled, so a missing bucket means the same.
+        The next prune waits until the meter has doubled, so pruning costs O(1) a write on average."""
+        self._buckets = {k: v for k, v in self._buckets.items() if now - v[1] < 1.0}
+        self._prune_at = max(1024, 2 * len(self._buckets))

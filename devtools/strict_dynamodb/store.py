@@ -129,6 +129,12 @@ def tracked_instances() -> int:
     return sum(len(model.instances_tracked) for model in models)
 
 
+def item_count() -> int:
+    """How many items the base tables hold, every region together (what the local AWS keeps in memory as data)."""
+    regions = dynamodb_backends[DEFAULT_ACCOUNT_ID]
+    return sum(len(table) for region in list(regions) for table in list(regions[region].tables.values()))
+
+
 _original_transact = DynamoDBBackend.transact_write_items
 
 

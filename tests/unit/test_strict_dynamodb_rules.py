@@ -30,6 +30,21 @@ def test_throughput_is_all_or_nothing_and_refills() -> None:
     assert meter.take({"b": 1}, limit=2) == []
 
 
+def test_throughput_forgets_items_idle_long_enough_to_have_refilled(monkeypatch: pytest.MonkeyPatch) -> None:
+    clock = [100.0]
+    monkeypatch.setattr("devtools.strict_dynamodb.rules.time.monotonic", lambda: clock[0])
+    meter = Throughput()
+    for n in range(20_000):  # 1,000 writes a second, each to a new item (messages, reservations): a bucket each
+        clock[0] += 0.001
+        meter.take({f"new-{n}": 1}, limit=10)
+    assert len(meter) <= 4 * 1000  # about a second's worth kept, not every item ever written
+    assert "new-0" not in meter._buckets
+    meter.take({"hot": 10}, limit=10)
+    clock[0] += 0.5
+    assert meter.take({"hot": 6}, limit=10) == ["hot"]  # half a second refilled 5: a busy item is still metered
+    assert meter.take({"new-0": 10}, limit=10) == []  # a forgotten item has its full second of capacity
+
+
 def test_fault_plan_counts_and_scopes() -> None:
     rules = [
         FaultRule("GetItem", "latency", latency_ms=5),
