@@ -44,3 +44,20 @@ def test_a_call_started_in_the_grace_gets_only_the_rest_of_it() -> None:
 
 def test_outside_a_turn_the_client_keeps_its_own_timeouts() -> None:
     assert _send_attempt() == {}
+
+
+def test_a_secret_read_that_timed_out_means_not_now() -> None:
+    """Powertools turns a Secrets Manager read's botocore failure into a GetParameterError with the text only: the
+    turn must still see "storage did not answer" (a webhook handoff, a 503), not an unexplained 500."""
+    from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
+    from botocore.exceptions import ReadTimeoutError
+
+    try:
+        try:
+            raise ReadTimeoutError(endpoint_url="http://127.0.0.1:1/")
+        except ReadTimeoutError as timeout:
+            raise GetParameterError(str(timeout))  # noqa: B904 - what Powertools does
+    except GetParameterError as error:
+        mapped = aws.unavailable(error)
+    assert mapped is not None and mapped.status == 503
+    assert aws.unavailable(GetParameterError("ResourceNotFoundException")) is None

@@ -7,6 +7,7 @@ from functools import cache
 from typing import Any
 
 import boto3
+from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
 from botocore.config import Config
 from botocore.exceptions import ClientError, HTTPClientError
 from botocore.exceptions import ConnectionError as BotoConnectionError
@@ -83,6 +84,8 @@ def unavailable(error: BaseException) -> AtendeError | None:
     throttling or a 5xx that outlasted the retries, the deadline itself); None for any other failure."""
     if isinstance(error, (DeadlineExceeded, StoreUnavailable)):
         return error
+    if isinstance(error, GetParameterError) and error.__context__ is not None:
+        return unavailable(error.__context__)  # Powertools re-raises a secret read's botocore failure as text
     if isinstance(error, (HTTPClientError, BotoConnectionError)):
         return StoreUnavailable("Storage did not answer in time; try again in a moment.", headers={"Retry-After": "1"})
     if isinstance(error, ClientError):
