@@ -46,6 +46,8 @@ def run_turn(request: TurnRequest) -> TurnResult:
 
 
 def _run_turn(request: TurnRequest, deadline: upstream.Deadline) -> TurnResult:
+    seen = cached_bot(request.tenant_id, request.bot_id) if request.bot_id else None
+    _reset_deadline(request, seen, deadline)  # the reads already run inside the bot's own deadline
     inputs = gather(request)  # one round trip: tenant, bot, history and the budget hold together
     try:
         return _run_gathered(request, inputs, deadline)
@@ -58,9 +60,7 @@ def _run_gathered(request: TurnRequest, inputs: TurnInputs, deadline: upstream.D
     tenant, bot, history = inputs.tenant, inputs.bot, inputs.history
     ensure_active(tenant)
     request.loaded_bot = bot
-    deadline.reset(
-        request.deadline_seconds or (bot.deadline_seconds if bot else None) or get_settings().webhook_deadline_seconds
-    )
+    _reset_deadline(request, bot, deadline)
     if bot and bot.redact_pii:  # before anything is stored or sent anywhere
         _redact_request(request)
     if bot and (answer := shortcut(bot, request)):
@@ -78,6 +78,13 @@ def _run_gathered(request: TurnRequest, inputs: TurnInputs, deadline: upstream.D
             request.new_messages = [{"role": "user", "content": "[withheld: flagged by moderation]"}]
             return _finish_local(tenant, bot, request, history, flagged_input_answer(bot, verdict))
     return _answer_with_model(tenant, bot, request, history, messages, trimmed, verdicts, deadline, inputs.speculation)
+
+
+def _reset_deadline(request: TurnRequest, bot: Bot | None, deadline: upstream.Deadline) -> None:
+    """The request's own deadline, else the bot's, else the default, counted from the request's start."""
+    deadline.reset(
+        request.deadline_seconds or (bot.deadline_seconds if bot else None) or get_settings().webhook_deadline_seconds
+    )
 
 
 def _answer_with_model(
