@@ -26,7 +26,7 @@ from atende.billing.policy import price_for, turn_cost
 from atende.billing.pricing import ModelPrice
 from atende.billing.values import Reservation, Usage
 from atende.models.tenants import Tenant
-from atende.platform.errors import AtendeError, InvalidRequest, LimitExceeded
+from atende.platform.errors import AtendeError, InvalidRequest, LimitExceeded, UpstreamUnavailable
 from atende.platform.observability import logger
 from atende.store import stores
 
@@ -201,15 +201,15 @@ def speculate(
     model: str,
 ) -> Speculation:
     """Hold the worst case of `params` plus `extra_prompt_tokens` (history not read yet) without counting or
-    answering a refusal: a refused or unpriced speculation writes nothing, and the turn's own `hold` decides.
-    Storage failures are raised, as the turn's own reservation would raise them."""
+    answering a refusal: a refused, unpriced or contended speculation writes nothing, and the turn's own `hold`
+    decides (and answers). Other storage failures are raised, as the turn's own reservation would raise them."""
     try:
         prices = [price_for(tenant, target) for target in models]
         estimate, tokens = reservation_estimate(params, prices, extra_prompt_tokens=extra_prompt_tokens)
         held = reservations.reserve(
             tenant, request_id, estimate, tokens=tokens, bot_id=bot_id, model=model, speculative=True
         )
-    except (LimitExceeded, InvalidRequest):
+    except (LimitExceeded, InvalidRequest, UpstreamUnavailable):
         return Speculation(None)
     return Speculation(held)
 
