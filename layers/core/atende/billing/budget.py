@@ -150,6 +150,10 @@ def hold(
     if speculated is not None and speculated.given_back:
         request_id = f"{request_id}.1"  # the first reservation's record is a tombstone now: it cannot hold again
     try:
+        if reservation is None and speculated is not None and speculated.contended:
+            # The counters stayed busy through the speculative hold's own retries, a moment ago, inside this
+            # turn's deadline: answered as the turn's own reservation would be, without spending the rest of it.
+            raise speculated.contended
         if reservation is None:
             reservation = reservations.reserve(
                 tenant, request_id, estimate, tokens=tokens, bot_id=bot_id, model=model, requests=requests
@@ -170,8 +174,9 @@ class Speculation:
     reservation costs no round trip of its own. The turn's `hold` adopts it when it covers the call's exact worst
     case; anything else gives it back (`give_back`), and the turn reserves again under a derived request id."""
 
-    def __init__(self, reservation: Reservation | None) -> None:
+    def __init__(self, reservation: Reservation | None, contended: UpstreamUnavailable | None = None) -> None:
         self.reservation = reservation  # None: refused or not made (nothing was written; the turn reserves itself)
+        self.contended = contended  # the counters were too busy to answer it (nothing was written)
         self.given_back = False
 
     def adopt(self, estimate: int, tokens: int, requests: int) -> Reservation | None:
@@ -202,15 +207,18 @@ def speculate(
 ) -> Speculation:
     """Hold the worst case of `params` plus `extra_prompt_tokens` (history not read yet) without counting or
     answering a refusal: a refused, unpriced or contended speculation writes nothing, and the turn's own `hold`
-    decides (and answers). Other storage failures are raised, as the turn's own reservation would raise them."""
+    answers (reserving again, or for contended counters at once). Other storage failures are raised, as the
+    turn's own reservation would raise them."""
     try:
         prices = [price_for(tenant, target) for target in models]
         estimate, tokens = reservation_estimate(params, prices, extra_prompt_tokens=extra_prompt_tokens)
         held = reservations.reserve(
             tenant, request_id, estimate, tokens=tokens, bot_id=bot_id, model=model, speculative=True
         )
-    except (LimitExceeded, InvalidRequest, UpstreamUnavailable):
+    except (LimitExceeded, InvalidRequest):
         return Speculation(None)
+    except UpstreamUnavailable as busy:
+        return Speculation(None, contended=busy)
     return Speculation(held)
 
 
