@@ -96,6 +96,8 @@ class StrictDynamoDB:
     @contextmanager
     def _active_request(self) -> Iterator[None]:
         with self._stats_lock:
+            if self._active == 0:  # idle → busy: a new round of calls (sequential round trips of one client)
+                self.counts["rounds"] += 1
             self._active += 1
             self.counts["max_concurrent"] = max(self.counts["max_concurrent"], self._active)
         try:

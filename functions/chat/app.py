@@ -20,7 +20,7 @@ from atende.chat.turn import run_turn
 from atende.models.chat import ChatCompletionRequest, ConversationId, WebhookChatRequest
 from atende.platform.observability import logger, tracer
 from atende.providers.tokens import warm
-from atende.web.http import caller, header, json_response, make_resolver
+from atende.web.http import header, json_response, make_resolver, request_caller
 
 app = make_resolver()
 warm()  # load the tokenizer at init (SnapStart snapshots it), not on the first turn
@@ -39,7 +39,7 @@ def _idempotency_key() -> str | None:
 @app.post("/v1/bots/<bot>/chat", tags=["chat"])
 def webhook_chat(bot: BotId, body: Annotated[WebhookChatRequest, Body()]) -> Response[dict]:
     """One turn in flat JSON: send `message` (and a `conversation_id` to keep memory); read `reply`."""
-    who = caller(app)
+    who = request_caller(app)
     who.require(Scope.CHAT)
     turn = from_webhook(who.tenant_id, bot, _request_id(), body)
     fingerprint = {"route": "webhook", "bot": bot, "body": body.model_dump(mode="json")}
@@ -57,7 +57,7 @@ def webhook_chat(bot: BotId, body: Annotated[WebhookChatRequest, Body()]) -> Res
 @app.post("/v1/chat/completions", tags=["chat"])
 def chat_completions(body: Annotated[ChatCompletionRequest, Body()]) -> Response[Any]:
     """OpenAI's chat completions. `model: "bot:<id>"` runs a bot; any other model is a plain, budgeted call."""
-    who = caller(app)
+    who = request_caller(app)
     who.require(Scope.CHAT)
     turn = from_completions(who.tenant_id, _request_id(), body)
     completion = run_once(
@@ -80,7 +80,7 @@ def chat_completions(body: Annotated[ChatCompletionRequest, Body()]) -> Response
 @app.get("/v1/models", tags=["chat"])
 def list_models() -> Response[dict]:
     """The tenant's bots as models (`bot:<id>`), so SDK model pickers list them."""
-    who = caller(app)
+    who = request_caller(app)
     who.require(Scope.CHAT)
     return json_response({"object": "list", "data": bot_models(who.tenant_id)})
 
@@ -88,7 +88,7 @@ def list_models() -> Response[dict]:
 @app.get("/v1/models/<model>", tags=["chat"])
 def get_model(model: Annotated[str, Path(max_length=128)]) -> Response[dict]:
     """One bot as a model, as `client.models.retrieve("bot:<id>")` asks for it."""
-    who = caller(app)
+    who = request_caller(app)
     who.require(Scope.CHAT)
     return json_response(bot_model(who.tenant_id, unquote(model)))
 
@@ -103,14 +103,14 @@ def get_conversation(
     ] = None,
 ) -> Response[dict]:
     """A stored conversation, oldest first, in pages: `limit` messages or about 5 MB, then `next_cursor`."""
-    who = caller(app)
+    who = request_caller(app)
     who.require(Scope.CHAT)
     return json_response(read_conversation(who.tenant_id, bot, conversation, limit=limit, cursor=cursor))
 
 
 @app.delete("/v1/bots/<bot>/conversations/<conversation>", tags=["conversations"])
 def erase_conversation(bot: BotId, conversation: Annotated[ConversationId, Path()]) -> Response[dict]:
-    who = caller(app)
+    who = request_caller(app)
     who.require(Scope.CHAT)
     return json_response(delete_conversation(who, bot, conversation))
 

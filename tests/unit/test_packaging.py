@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import importlib.util
 import re
+import subprocess
+import sys
 import tomllib
 from pathlib import Path
 
@@ -47,3 +50,33 @@ def test_cfn_lint_is_the_same_in_the_dev_extras_and_the_tools() -> None:
     pins = {_normalized(line) for line in dev} | _requirements(ROOT / "requirements-tools.txt")
     cfn_lint = {pin for pin in pins if pin.startswith("cfn-lint==")}
     assert len(cfn_lint) == 1, cfn_lint
+
+
+def test_the_layer_ships_every_module_of_the_package_as_bytecode(tmp_path: Path) -> None:
+    """The layer is read-only on Lambda: a module without its .pyc is compiled again on every cold start."""
+    template = (ROOT / "template.yaml").read_text(encoding="utf-8")
+    layer = template[template.index("\n  CoreLayer:") :]
+    metadata = re.split(r"\n  (?=\S)", layer[layer.index("Metadata:") :])[0]  # up to the next resource
+    assert re.search(r"BuildMethod: makefile\b", metadata), metadata
+    subprocess.run(
+        [
+            "make",
+            "-s",
+            "-C",
+            str(LAYER_REQUIREMENTS.parent),
+            "package",
+            "bytecode",
+            f"ARTIFACTS_DIR={tmp_path}",
+            f"PYTHON={sys.executable}",
+        ],
+        check=True,
+        capture_output=True,
+    )
+    package = tmp_path / "python" / "atende"
+    sources = sorted(package.rglob("*.py"))
+    assert sources
+    for source in sources:
+        compiled = Path(importlib.util.cache_from_source(str(source)))
+        assert compiled.is_file(), f"{source.relative_to(tmp_path)} has no bytecode"
+        flags = int.from_bytes(compiled.read_bytes()[4:8], "little")
+        assert flags == 0b01, f"{compiled.name}: not unchecked-hash bytecode (flags {flags:#b})"

@@ -20,14 +20,16 @@ def _lookups() -> LoadingCache[str, tuple[Caller, bool]]:
     return LoadingCache(get_settings().auth_cache_ttl_seconds)
 
 
-def authenticate(key: str | None, *, from_query: bool) -> Caller:
+def authenticate(key: str | None, *, from_query: bool, root_allowed: bool = True) -> Caller:
     """The caller behind `key`, or Unauthenticated. Only successful lookups are cached (new keys work at once).
 
     A revoked key keeps working until its cached lookup expires: AUTH_CACHE_TTL_SECONDS (0 = no cache).
+    `root_allowed=False` (the chat routes, where the operator has nothing to do): the root key is never compared,
+    so no Secrets Manager read, and it is refused like any key that is not stored.
     """
     if not key:
         raise Unauthenticated("Missing API key.")
-    root = credentials.root_key()
+    root = credentials.root_key() if root_allowed else None
     if root and same_secret(key, root):
         if from_query:
             raise Unauthenticated("The root key is never accepted in a URL.")

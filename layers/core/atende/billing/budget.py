@@ -26,7 +26,7 @@ from atende.billing.policy import price_for, turn_cost
 from atende.billing.pricing import ModelPrice
 from atende.billing.values import Reservation, Usage
 from atende.models.tenants import Tenant
-from atende.platform.errors import AtendeError
+from atende.platform.errors import AtendeError, InvalidRequest, LimitExceeded, UpstreamUnavailable
 from atende.platform.observability import logger
 from atende.store import stores
 
@@ -135,19 +135,29 @@ def hold(
     bot_id: str | None,
     model: str,
     requests: int = 1,
+    speculated: Speculation | None = None,
 ) -> Iterator[Held]:
     """Reserve the worst case of `params` at the priciest of `models` (each must be priced when the tenant has
     a budget), yield the hold, then settle or release it (see the module docstring).
 
     Raises LimitExceeded (a refused request is counted) or InvalidRequest (an unpriced model) before the block
     runs. `requests=0` is for a call that is not a user request (a summary): outside the request quota.
+    `speculated`: a hold made before the call's exact worst case was known (see `speculate`), used when it covers it.
     """
     prices = [price_for(tenant, target) for target in models]
     estimate, tokens = reservation_estimate(params, prices)
+    reservation = speculated.adopt(estimate, tokens, requests) if speculated is not None else None
+    if speculated is not None and speculated.given_back:
+        request_id = f"{request_id}.1"  # the first reservation's record is a tombstone now: it cannot hold again
     try:
-        reservation = reservations.reserve(
-            tenant, request_id, estimate, tokens=tokens, bot_id=bot_id, model=model, requests=requests
-        )
+        if reservation is None and speculated is not None and speculated.contended:
+            # The counters stayed busy through the speculative hold's own retries, a moment ago, inside this
+            # turn's deadline: answered as the turn's own reservation would be, without spending the rest of it.
+            raise speculated.contended
+        if reservation is None:
+            reservation = reservations.reserve(
+                tenant, request_id, estimate, tokens=tokens, bot_id=bot_id, model=model, requests=requests
+            )
     except AtendeError:
         if requests:
             emit_turn_metrics(tenant, bot_id, model, refused=True)
@@ -157,6 +167,59 @@ def hold(
         yield held
     finally:
         held._close()
+
+
+class Speculation:
+    """A hold made alongside a turn's reads, from what this container last saw of the tenant and bot, so the
+    reservation costs no round trip of its own. The turn's `hold` adopts it when it covers the call's exact worst
+    case; anything else gives it back (`give_back`), and the turn reserves again under a derived request id."""
+
+    def __init__(self, reservation: Reservation | None, contended: UpstreamUnavailable | None = None) -> None:
+        self.reservation = reservation  # None: refused or not made (nothing was written; the turn reserves itself)
+        self.contended = contended  # the counters were too busy to answer it (nothing was written)
+        self.given_back = False
+
+    def adopt(self, estimate: int, tokens: int, requests: int) -> Reservation | None:
+        """The held reservation when it covers `estimate` and `tokens`; else it is given back and None."""
+        held = self.reservation
+        if held is not None and held.amount_micros >= estimate and held.tokens >= tokens and held.requests == requests:
+            self.reservation = None
+            return held
+        self.give_back()
+        return None
+
+    def give_back(self) -> None:
+        """Release the hold if it was made and not adopted (the turn ended without a provider call, or it changed)."""
+        if self.reservation is not None:
+            _release_quietly(self.reservation)
+            self.reservation, self.given_back = None, True
+
+
+def speculate(
+    tenant: Tenant,
+    request_id: str,
+    *,
+    models: Sequence[str],
+    params: dict[str, Any],
+    extra_prompt_tokens: int,
+    bot_id: str | None,
+    model: str,
+) -> Speculation:
+    """Hold the worst case of `params` plus `extra_prompt_tokens` (history not read yet) without counting or
+    answering a refusal: a refused, unpriced or contended speculation writes nothing, and the turn's own `hold`
+    answers (reserving again, or for contended counters at once). Other storage failures are raised, as the
+    turn's own reservation would raise them."""
+    try:
+        prices = [price_for(tenant, target) for target in models]
+        estimate, tokens = reservation_estimate(params, prices, extra_prompt_tokens=extra_prompt_tokens)
+        held = reservations.reserve(
+            tenant, request_id, estimate, tokens=tokens, bot_id=bot_id, model=model, speculative=True
+        )
+    except (LimitExceeded, InvalidRequest):
+        return Speculation(None)
+    except UpstreamUnavailable as busy:
+        return Speculation(None, contended=busy)
+    return Speculation(held)
 
 
 def _release_quietly(reservation: Reservation) -> None:

@@ -17,8 +17,11 @@ LOW_COST_VISION_MULTIPLIER = 33
 PROMPT_MARGIN = 1.05  # providers count a few tokens more than our count (names, tool schema framing)
 
 
-def reservation_estimate(params: dict[str, Any], prices: list[ModelPrice | None]) -> tuple[int, int]:
-    """The worst case of a call in micro-dollars (at the priciest target) and in tokens.
+def reservation_estimate(
+    params: dict[str, Any], prices: list[ModelPrice | None], *, extra_prompt_tokens: int = 0
+) -> tuple[int, int]:
+    """The worst case of a call in micro-dollars (at the priciest target) and in tokens; `extra_prompt_tokens`
+    bounds prompt text not in `params` yet (history still being read), with the same margin.
 
     Counts what the provider bills as prompt: the messages, tool definitions and response schemas, and every
     image at its worst case, plus a margin, so settling the real usage stays within what was reserved.
@@ -33,7 +36,7 @@ def reservation_estimate(params: dict[str, Any], prices: list[ModelPrice | None]
     )
     text_messages = [{**m, "content": text_of(m.get("content"))} for m in messages]
     extras = [params.get("tools"), params.get("response_format"), params.get("tool_choice")]
-    prompt = math.ceil(count_message_tokens(text_messages) * PROMPT_MARGIN) + 64
+    prompt = math.ceil((count_message_tokens(text_messages) + extra_prompt_tokens) * PROMPT_MARGIN) + 64
     prompt += sum(count_tokens(json.dumps(extra)) for extra in extras if extra)
     n, max_output = params.get("n") or 1, params["max_tokens"]
     worst = 0

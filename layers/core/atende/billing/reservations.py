@@ -59,13 +59,15 @@ def reserve(
     model: str | None = None,
     requests: int = 1,
     now: float | None = None,
+    speculative: bool = False,
 ) -> Reservation:
     """Hold `amount_micros` (the call's worst case) and `tokens` against the tenant's limits.
 
     Raises LimitExceeded naming the limit and when it resets (expired reservations blocking the tenant are swept
     first), Conflict when this request id already holds another reservation, UpstreamUnavailable when DynamoDB
     stays contended. `requests=0` is for a call that is not a user request (a summary): outside the request
-    quota, and its refusal is not counted as a refused request.
+    quota, and its refusal is not counted as a refused request. `speculative`: a refusal is neither counted nor
+    swept for (the turn reserves again itself when this one is refused).
     """
     limits, moment = tenant_limits(tenant).effective, utc(now)
     month, dd = periods(moment)
@@ -99,12 +101,17 @@ def reserve(
             if isinstance(held, Reservation):
                 return held
             deadline = current()
-            if swept or (deadline and deadline.remaining() < 1.0) or not sweep_tenant(tenant.id, moment.timestamp()):
+            if (
+                swept
+                or speculative
+                or (deadline and deadline.remaining() < 1.0)
+                or not sweep_tenant(tenant.id, moment.timestamp())
+            ):
                 break  # swept already, no time left to sweep, or nothing to sweep
         existing = stores().counters.reservation(tenant.id, request_id)
         if existing is not None:  # refused because this request id holds it already (a lost answer), or held it
             return _adopt(wanted, existing)
-    if requests:
+    if requests and not speculative:
         _count_refused(tenant.id, f"{month}-{dd}", bot_id, model)
     raise refusal_for(limits, totals(counters, dd), amount_micros, tokens, moment)
 

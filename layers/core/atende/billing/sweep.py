@@ -12,8 +12,8 @@ from atende.platform.observability import logger
 from atende.platform.settings import get_settings
 from atende.store import stores
 
-# Containers cache a tenant's limits for at most a minute (`tenant_cache_seconds`), so calls admitted under the
-# old limits may land for that long after a change: shards are rebalanced on the minute this long after it.
+# Calls admitted under the old limits (turns in flight when they changed, a container's cached limits) may still
+# land after a change: shards are rebalanced on the minute this long after it.
 REBALANCE_AFTER_CHANGE_SECONDS = 300
 
 

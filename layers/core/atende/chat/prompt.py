@@ -5,9 +5,14 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from atende.providers.tokens import REPLY_PRIMING_TOKENS, count_message
+from atende.platform.errors import InvalidRequest
+from atende.providers.tokens import REPLY_PRIMING_TOKENS, count_message, count_message_tokens
+
+if TYPE_CHECKING:
+    from atende.chat.turns import TurnRequest
+    from atende.models.bots import Bot
 
 KNOWLEDGE_BASE_HEADER = "## Knowledge base"
 INSTRUCTIONS_HEADER = "## Instructions: {name}"
@@ -212,3 +217,32 @@ def drop_unanswered_tool_calls(history: Sequence[dict[str, Any]]) -> list[dict[s
         cleaned.append(message)  # the same object: callers map kept messages back to their stored items
     called = {call.get("id") for m in cleaned for call in m.get("tool_calls") or []}
     return [m for m in cleaned if not (_is_tool_result(m) and m.get("tool_call_id") not in called)]
+
+
+def turn_prompt(
+    bot: Bot | None, request: TurnRequest, past: list[dict[str, Any]], summary: str | None
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The messages to send and the history trimmed to fit the bot's budget."""
+    past = drop_unanswered_tool_calls(past)
+    if bot is None:  # passthrough: the caller's messages as sent
+        return [*past, *request.new_messages], []
+    names = request.prompts if request.prompts is not None else bot.default_prompts
+    unknown = [name for name in names if name not in bot.prompts]
+    if unknown:
+        raise InvalidRequest(
+            f"prompts: {', '.join(unknown)} not defined on bot '{bot.id}' "
+            f"(it has: {', '.join(sorted(bot.prompts)) or 'none'}).",
+            param="prompts",
+        )
+    system = build_system_prompt(
+        rules=bot.rules,
+        knowledge_base=bot.knowledge_base,
+        prompts=[(name, bot.prompts[name]) for name in names],
+        extra_system=request.extra_system,
+        summary=summary,
+    )
+    fixed = count_message_tokens([{"role": "system", "content": system}, *request.new_messages])
+    plan = build_messages(
+        system=system, history=past, tail=request.new_messages, token_budget=bot.history.max_history_tokens + fixed
+    )
+    return plan.messages, plan.trimmed

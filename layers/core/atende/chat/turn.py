@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from functools import cache
 from typing import Any
 
 from atende.billing import budget
@@ -11,8 +10,9 @@ from atende.billing.policy import ensure_active
 from atende.chat import summaries
 from atende.chat.handoff import Handoff
 from atende.chat.params import provider_params, targets
-from atende.chat.prompt import build_messages, build_system_prompt, drop_unanswered_tool_calls
+from atende.chat.prompt import turn_prompt
 from atende.chat.shortcuts import flagged_input_answer, guard_output, handoff_answer, shortcut
+from atende.chat.turn_inputs import TurnInputs, gather, seen_bot
 from atende.chat.turns import TurnRequest, TurnResult
 from atende.guards import moderation
 from atende.guards.redaction import redact
@@ -20,46 +20,20 @@ from atende.models.bots import Bot
 from atende.models.content import text_of
 from atende.models.tenants import Tenant
 from atende.platform import aws
-from atende.platform.caching import LoadingCache
 from atende.platform.deadline import bounded
-from atende.platform.errors import AtendeError, InvalidRequest, NotFound, UpstreamError
+from atende.platform.errors import AtendeError, InvalidRequest, UpstreamError
 from atende.platform.observability import logger
 from atende.platform.settings import get_settings
 from atende.providers import upstream
-from atende.providers.tokens import count_message_tokens
 from atende.store import stores
 from atende.store.conversations import History
 
-__all__ = ["TurnRequest", "TurnResult", "load_bot", "load_tenant", "run_turn", "text_of"]
-
-
-@cache
-def _tenant_cache() -> LoadingCache[str, Tenant]:
-    return LoadingCache(get_settings().tenant_cache_seconds)
-
-
-@cache
-def _bot_cache() -> LoadingCache[tuple[str, str], Bot]:
-    return LoadingCache(get_settings().bot_cache_seconds)
-
-
-def load_tenant(tenant_id: str) -> Tenant:
-    tenant = _tenant_cache().get(tenant_id, lambda: stores().tenants.get(tenant_id))
-    if tenant is None:
-        raise NotFound("This API key's tenant no longer exists.", code="tenant_not_found")
-    return tenant
-
-
-def load_bot(tenant_id: str, bot_id: str) -> Bot:
-    bot = _bot_cache().get((tenant_id, bot_id), lambda: stores().bots.get(tenant_id, bot_id))
-    if bot is None:
-        raise NotFound(f"No bot '{bot_id}'.", param="bot", code="bot_not_found")
-    return bot
+__all__ = ["TurnRequest", "TurnResult", "cached_bot", "run_turn", "text_of"]
 
 
 def cached_bot(tenant_id: str, bot_id: str) -> Bot | None:
-    """The bot as this container has it cached, without calling AWS (what a turn falls back on)."""
-    return _bot_cache().peek((tenant_id, bot_id))
+    """The bot as this container last read it, without calling AWS (what a turn falls back on)."""
+    return seen_bot(tenant_id, bot_id)
 
 
 def run_turn(request: TurnRequest) -> TurnResult:
@@ -72,23 +46,29 @@ def run_turn(request: TurnRequest) -> TurnResult:
 
 
 def _run_turn(request: TurnRequest, deadline: upstream.Deadline) -> TurnResult:
-    tenant = load_tenant(request.tenant_id)
+    seen = cached_bot(request.tenant_id, request.bot_id) if request.bot_id else None
+    _reset_deadline(request, seen, deadline)  # the reads already run inside the bot's own deadline
+    inputs = gather(request)  # one round trip: tenant, bot, history and the budget hold together
+    try:
+        return _run_gathered(request, inputs, deadline)
+    finally:
+        if inputs.speculation is not None:
+            inputs.speculation.give_back()  # not adopted by the turn's hold: it ended without a provider call
+
+
+def _run_gathered(request: TurnRequest, inputs: TurnInputs, deadline: upstream.Deadline) -> TurnResult:
+    tenant, bot, history = inputs.tenant, inputs.bot, inputs.history
     ensure_active(tenant)
-    bot = load_bot(tenant.id, request.bot_id) if request.bot_id else None
     request.loaded_bot = bot
-    deadline.reset(
-        request.deadline_seconds or (bot.deadline_seconds if bot else None) or get_settings().webhook_deadline_seconds
-    )
+    _reset_deadline(request, bot, deadline)
     if bot and bot.redact_pii:  # before anything is stored or sent anywhere
         _redact_request(request)
     if bot and (answer := shortcut(bot, request)):
         return _finish_local(tenant, bot, request, None, answer)
 
-    history: History | None = None
-    if bot and request.conversation_id and request.use_history and request.client_history is None:
-        history = stores().conversations.recent(tenant.id, bot.id, request.conversation_id)
     past = request.client_history if request.client_history is not None else history.unsummarized() if history else []
-    messages, trimmed = _prompt(bot, request, past if request.use_history else [], history.summary if history else None)
+    summary = history.summary if history else None
+    messages, trimmed = turn_prompt(bot, request, past if request.use_history else [], summary)
 
     verdicts: list[moderation.GateDecision] = []
     if bot and bot.moderation.mode in ("input", "both") and request.text:
@@ -97,7 +77,14 @@ def _run_turn(request: TurnRequest, deadline: upstream.Deadline) -> TurnResult:
         if verdict.blocked:  # a refused input never reaches the model; the stored turn keeps the decision only
             request.new_messages = [{"role": "user", "content": "[withheld: flagged by moderation]"}]
             return _finish_local(tenant, bot, request, history, flagged_input_answer(bot, verdict))
-    return _answer_with_model(tenant, bot, request, history, messages, trimmed, verdicts, deadline)
+    return _answer_with_model(tenant, bot, request, history, messages, trimmed, verdicts, deadline, inputs.speculation)
+
+
+def _reset_deadline(request: TurnRequest, bot: Bot | None, deadline: upstream.Deadline) -> None:
+    """The request's own deadline, else the bot's, else the default, counted from the request's start."""
+    deadline.reset(
+        request.deadline_seconds or (bot.deadline_seconds if bot else None) or get_settings().webhook_deadline_seconds
+    )
 
 
 def _answer_with_model(
@@ -109,6 +96,7 @@ def _answer_with_model(
     trimmed: list[dict[str, Any]],
     verdicts: list[moderation.GateDecision],
     deadline: upstream.Deadline,
+    speculation: budget.Speculation | None,
 ) -> TurnResult:
     """Reserve the worst case, call the provider chain, guard the reply, store and settle in one transaction."""
     model = request.model or (bot.model if bot else None)
@@ -122,7 +110,13 @@ def _answer_with_model(
     entered, holding = False, None
     try:
         with budget.hold(
-            tenant, request.request_id, models=models, params=params, bot_id=request.bot_id, model=model
+            tenant,
+            request.request_id,
+            models=models,
+            params=params,
+            bot_id=request.bot_id,
+            model=model,
+            speculated=speculation,
         ) as held:
             entered, holding = True, held
             try:
@@ -221,35 +215,6 @@ def _redacted(message: dict[str, Any]) -> dict[str, Any]:
         parts = [{**p, "text": redact(p["text"]).text} if p.get("type") == "text" else p for p in content]
         return {**message, "content": parts}
     return message
-
-
-def _prompt(
-    bot: Bot | None, request: TurnRequest, past: list[dict[str, Any]], summary: str | None
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """The messages to send and the history trimmed to fit the bot's budget."""
-    past = drop_unanswered_tool_calls(past)
-    if bot is None:  # passthrough: the caller's messages as sent
-        return [*past, *request.new_messages], []
-    names = request.prompts if request.prompts is not None else bot.default_prompts
-    unknown = [name for name in names if name not in bot.prompts]
-    if unknown:
-        raise InvalidRequest(
-            f"prompts: {', '.join(unknown)} not defined on bot '{bot.id}' "
-            f"(it has: {', '.join(sorted(bot.prompts)) or 'none'}).",
-            param="prompts",
-        )
-    system = build_system_prompt(
-        rules=bot.rules,
-        knowledge_base=bot.knowledge_base,
-        prompts=[(name, bot.prompts[name]) for name in names],
-        extra_system=request.extra_system,
-        summary=summary,
-    )
-    fixed = count_message_tokens([{"role": "system", "content": system}, *request.new_messages])
-    plan = build_messages(
-        system=system, history=past, tail=request.new_messages, token_budget=bot.history.max_history_tokens + fixed
-    )
-    return plan.messages, plan.trimmed
 
 
 def _past(request: TurnRequest, history: History | None) -> list[dict[str, Any]]:

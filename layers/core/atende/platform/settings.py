@@ -21,8 +21,6 @@ class Settings(BaseModel):
     # At most 25: API Gateway ends a request at 29 s, and the turn is stored after its deadline.
     webhook_deadline_seconds: float = Field(default=8.0, ge=1, le=25)
     auth_cache_ttl_seconds: int = Field(default=60, ge=0, le=3600)
-    bot_cache_seconds: float = Field(default=60, ge=0, le=600)
-    tenant_cache_seconds: float = Field(default=5, ge=0, le=60)
     # Counter shards per tenant and month: each takes ~250 turns/s (4 WCU a turn against DynamoDB's 1,000 WCU/s
     # per item). Changing it mid-month strands what the old shards hold until the month ends: set it once.
     budget_counter_shards: int = Field(default=4, ge=1, le=32)
@@ -37,8 +35,6 @@ _ENV = {
     "limits_topic_arn": "LIMITS_TOPIC_ARN",
     "rest_api_id_parameter": "REST_API_ID_PARAMETER",
     "webhook_deadline_seconds": "WEBHOOK_DEADLINE_SECONDS",
-    "bot_cache_seconds": "BOT_CACHE_SECONDS",
-    "tenant_cache_seconds": "TENANT_CACHE_SECONDS",
     "auth_cache_ttl_seconds": "AUTH_CACHE_TTL_SECONDS",
     "budget_counter_shards": "BUDGET_COUNTER_SHARDS",
 }

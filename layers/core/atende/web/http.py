@@ -20,9 +20,17 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
 from aws_lambda_powertools.event_handler.types import EventHandlerInstance
 from botocore.exceptions import BotoCoreError, ClientError
 
-from atende.access.keys import Caller
+from atende.access.authenticate import authenticate
+from atende.access.keys import Caller, key_from_request
 from atende.platform import aws
-from atende.platform.errors import AtendeError, InvalidRequest, NotFound, PayloadTooLarge, UnsupportedMediaType
+from atende.platform.errors import (
+    AtendeError,
+    InvalidRequest,
+    NotFound,
+    PayloadTooLarge,
+    Unauthenticated,
+    UnsupportedMediaType,
+)
 from atende.platform.observability import logger
 
 MAX_BODY_BYTES = 256 * 1024  # generous for a chat turn; a 1 MB message is refused before validation
@@ -218,6 +226,20 @@ def caller(app: APIGatewayRestResolver) -> Caller:
     """The identity the authorizer put in the request context (the only identity handlers trust)."""
     context = (app.current_event.raw_event.get("requestContext") or {}).get("authorizer") or {}
     return Caller.from_context(context)
+
+
+def request_caller(app: APIGatewayRestResolver) -> Caller:
+    """The caller behind the request's own key, on routes API Gateway does not authorize (the chat routes): the
+    authorizer's code and per-container cache, in the function itself, so a turn is one invocation."""
+    event = app.current_event
+    key, from_query = key_from_request(dict(event.headers or {}), dict(event.query_string_parameters or {}))
+    try:
+        who = authenticate(key, from_query=from_query, root_allowed=False)
+    except Unauthenticated as refused:
+        logger.info("key refused", extra={"reason": refused.message, "key_prefix": (key or "")[:12]})
+        raise
+    logger.append_keys(tenant_id=who.tenant_id, key_prefix=who.key_prefix)
+    return who
 
 
 def header(app: APIGatewayRestResolver, name: str) -> str | None:
