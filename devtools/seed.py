@@ -71,6 +71,7 @@ def demo_bot() -> Bot:
         {
             "id": DEMO_BOT,
             "name": "Lía — Moda Andina",
+            "language": "es",
             "model": "gpt-4o-mini",
             "rules": RULES,
             "knowledge_base": KNOWLEDGE_BASE,

@@ -8,12 +8,20 @@ from typing import Any
 from atende.billing.budget import Usage
 from atende.chat.turns import TurnResult
 from atende.models.content import text_of
+from atende.models.limits import SoftLimitState
 from atende.web.sizes import ANSWER_BUDGET_BYTES, wire_bytes
 
 WEBHOOK_REPLY_BUDGET_BYTES = 10_000
 
 
-def webhook_answer(turn: TurnResult, bot_id: str, *, include_history: bool, include_raw: bool) -> dict[str, Any]:
+def webhook_answer(
+    turn: TurnResult,
+    bot_id: str,
+    *,
+    include_history: bool,
+    include_raw: bool,
+    soft_limit: SoftLimitState | None = None,
+) -> dict[str, Any]:
     """What a no-code tool maps: `reply` first, the rest flat, and `choices` in OpenAI's shape."""
     responses = [text_of((c.get("message") or {}).get("content")) for c in turn.choices]
     answer: dict[str, Any] = {
@@ -32,6 +40,7 @@ def webhook_answer(turn: TurnResult, bot_id: str, *, include_history: bool, incl
         "usage": usage_summary(turn.usage),
         "cost_usd": f"{turn.cost_micros / 1_000_000:.6f}",
         "choices": [_choice(c) for c in turn.choices],
+        "soft_limit": soft_limit.model_dump(mode="json") if soft_limit else None,
     }
     if turn.moderation:
         answer["moderation"] = turn.moderation
