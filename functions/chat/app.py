@@ -15,7 +15,7 @@ from atende.chat.conversations import bot_model, bot_models, delete_conversation
 from atende.chat.degraded import run_turn_or_handoff, webhook_soft_limit
 from atende.chat.idempotency import register_context, run_once
 from atende.chat.requests import from_completions, from_webhook
-from atende.chat.responses import completion_answer, sse_stream, webhook_answer
+from atende.chat.responses import atende_headers, completion_answer, sse_stream, webhook_answer
 from atende.chat.turn import run_turn
 from atende.chat.turns import TurnRequest
 from atende.models.chat import ChatCompletionRequest, ConversationId, WebhookChatRequest
@@ -77,9 +77,9 @@ def chat_completions(body: Annotated[ChatCompletionRequest, Body()]) -> Response
             status_code=200,
             content_type="text/event-stream",
             body=sse_stream(completion, include_usage=include_usage),
-            headers={"Cache-Control": "no-cache"},
+            headers={"Cache-Control": "no-cache", **atende_headers(completion)},
         )
-    return json_response(completion)
+    return json_response(completion, headers=atende_headers(completion))
 
 
 @app.get("/v1/models", tags=["chat"])

@@ -16,6 +16,7 @@ from devtools.seed import DEFAULT_ADMIN_KEY, DEFAULT_DEMO_KEY
 from tests.e2e.conftest import ROOT, LocalStack
 
 PAGES = ROOT / "docs" / "integrations"
+JS = ROOT / "tests" / "e2e" / "js"  # `make js-deps` installs the pinned SDK here
 
 
 def blocks(page: str, language: str) -> list[str]:
@@ -42,7 +43,7 @@ def run(command: list[str], stack: LocalStack, cwd: Path = ROOT) -> str:
 PYTHON_OUTPUTS = [
     [r".*\$7\.990.*", r"whatsapp:\+5491100000001 \S+ model False", r"\d+ \d+"],
     [r"to a person: keyword - Te comunico con una persona de nuestro equipo\."],
-    [r"404 bot_not_found model", r"400 \S+ temperature"],
+    [r"404 bot_not_found bot", r"400 \S+ temperature"],
     [r"True True"],
     [r".*30 días.*", r"\d+ False"],
 ]
@@ -53,6 +54,30 @@ def test_every_python_example_runs_and_prints_what_the_page_says(local_stack: Lo
     assert len(examples) == len(PYTHON_OUTPUTS), "one expectation per example"
     for example, expected in zip(examples, PYTHON_OUTPUTS, strict=True):
         printed = run([sys.executable, "-c", as_run_here(example, local_stack)], local_stack).splitlines()
+        assert len(printed) >= len(expected), (example, printed)
+        for line, pattern in zip(printed, expected, strict=False):
+            assert re.fullmatch(pattern, line, re.S), (pattern, line, example)
+
+
+# The JavaScript page's examples print the same things, in the same order.
+JAVASCRIPT_OUTPUTS = [
+    [r".*\$7\.990.*", r"whatsapp:\+5491100000011 \S+ model false", r"\d+ \d+"],
+    [r"to a person: keyword - Te comunico con una persona de nuestro equipo\."],
+    [r"404 bot_not_found bot", r"400 \S+ temperature"],
+    [r"true true"],
+    [r".*30 días.*", r"\d+ false"],
+]
+
+
+def test_every_javascript_example_runs_with_the_real_sdk(local_stack: LocalStack) -> None:
+    if not (JS / "node_modules" / "openai").is_dir():
+        pytest.fail("the JavaScript SDK is not installed: run `make js-deps`")
+    examples = blocks("openai-javascript.md", "javascript")
+    assert len(examples) == len(JAVASCRIPT_OUTPUTS), "one expectation per example"
+    for example, expected in zip(examples, JAVASCRIPT_OUTPUTS, strict=True):
+        # An ES module evaluated in tests/e2e/js, so `import OpenAI from "openai"` finds the pinned package.
+        command = ["node", "--input-type=module", "-e", as_run_here(example, local_stack)]
+        printed = run(command, local_stack, cwd=JS).splitlines()
         assert len(printed) >= len(expected), (example, printed)
         for line, pattern in zip(printed, expected, strict=False):
             assert re.fullmatch(pattern, line, re.S), (pattern, line, example)

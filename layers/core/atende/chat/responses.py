@@ -144,6 +144,15 @@ def completion_answer(turn: TurnResult, requested_model: str) -> dict[str, Any]:
     }
 
 
+def atende_headers(completion: dict[str, Any]) -> dict[str, str]:
+    """How the turn was answered, as headers too: clients that keep only OpenAI's fields (LangChain) read these."""
+    extras = completion.get("atende") or {}
+    headers = {"x-atende-handoff": "true" if extras.get("handoff") else "false", "x-atende-source": extras["source"]}
+    if extras.get("handoff_reason"):
+        headers["x-atende-handoff-reason"] = str(extras["handoff_reason"])
+    return headers
+
+
 def sse_stream(completion: dict[str, Any], *, include_usage: bool) -> str:
     """The completion as `text/event-stream` chunks, as OpenAI streams it (buffered: API Gateway REST)."""
     base = {
