@@ -17,6 +17,7 @@ from tests.e2e.conftest import ROOT, LocalStack
 
 PAGES = ROOT / "docs" / "integrations"
 JS = ROOT / "tests" / "e2e" / "js"  # `make js-deps` installs the pinned SDK here
+LANGCHAIN_PYTHON = ROOT / ".langchain" / "bin" / "python"  # `make langchain-env`
 
 
 def blocks(page: str, language: str) -> list[str]:
@@ -78,6 +79,27 @@ def test_every_javascript_example_runs_with_the_real_sdk(local_stack: LocalStack
         # An ES module evaluated in tests/e2e/js, so `import OpenAI from "openai"` finds the pinned package.
         command = ["node", "--input-type=module", "-e", as_run_here(example, local_stack)]
         printed = run(command, local_stack, cwd=JS).splitlines()
+        assert len(printed) >= len(expected), (example, printed)
+        for line, pattern in zip(printed, expected, strict=False):
+            assert re.fullmatch(pattern, line, re.S), (pattern, line, example)
+
+
+LANGCHAIN_OUTPUTS = [
+    [r".*\$7\.990.*", r"false model stop", r"\d+ \d+"],
+    [r"to a person: keyword - Te comunico con una persona de nuestro equipo\."],
+    [r"404 bot_not_found bot", r"400 \S+ temperature"],
+    [r"True True"],
+    [r".*30 días.*", r"\d+"],
+]
+
+
+def test_every_langchain_example_runs_with_langchain_openai(local_stack: LocalStack) -> None:
+    if not LANGCHAIN_PYTHON.exists():
+        pytest.fail("the LangChain environment is missing: run `make langchain-env`")
+    examples = blocks("langchain.md", "python")
+    assert len(examples) == len(LANGCHAIN_OUTPUTS), "one expectation per example"
+    for example, expected in zip(examples, LANGCHAIN_OUTPUTS, strict=True):
+        printed = run([str(LANGCHAIN_PYTHON), "-c", as_run_here(example, local_stack)], local_stack).splitlines()
         assert len(printed) >= len(expected), (example, printed)
         for line, pattern in zip(printed, expected, strict=False):
             assert re.fullmatch(pattern, line, re.S), (pattern, line, example)
