@@ -74,3 +74,19 @@ def test_the_readme_tour_runs_as_written(local_stack: LocalStack, tmp_path: Path
     assert all(code.startswith("2") for code in codes), f"{codes}\n{done.stdout[-6000:]}"
     # What the tour shows works offline: the new tenant's bot answered from its knowledge base.
     assert "Monday to Friday" in done.stdout and '"handoff":false' in done.stdout.replace(" ", "")
+
+
+def test_a_tenant_without_any_credential_chats_with_the_offline_upstream(local_stack: LocalStack) -> None:
+    created = local_stack.request("POST", "/v1/admin/tenants", key=local_stack.root_key, json={"name": "Offline"})
+    assert created.status_code == 201, created.text
+    tenant = created.json()["id"]
+    issued = local_stack.request("POST", f"/v1/admin/tenants/{tenant}/keys", key=local_stack.root_key)
+    assert issued.status_code == 201, issued.text
+    admin = issued.json()["key"]
+    bot = {"id": "faq", "knowledge_base": "Opening hours: Monday to Friday, 9:00-18:00."}
+    assert local_stack.request("POST", "/v1/bots", key=admin, json=bot).status_code == 201
+    assert local_stack.request("GET", "/v1/credentials", key=admin).json()["data"] == []
+    answer = local_stack.request("POST", "/v1/bots/faq/chat", key=admin, json={"message": "When are you open?"})
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["source"] == "model" and "Monday to Friday" in answer.json()["reply"]
+    assert answer.json()["model"].startswith("offline-")
