@@ -44,3 +44,11 @@ def test_two_roles_cannot_share_one_key(monkeypatch: pytest.MonkeyPatch) -> None
 def test_valid_keys_are_taken_as_given(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ATENDE_ROOT_KEY", "atd_my-root-" + "a" * 32)
     assert demo_keys().root == "atd_my-root-" + "a" * 32 and demo_keys().admin == DEFAULT_ADMIN_KEY
+
+
+def test_make_dev_itself_fails_on_an_invalid_key() -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ATENDE_", "MAKE", "MFLAGS"))}
+    env |= {"ATENDE_DEMO_KEY": "atd_short", "PORT": str(free_port())}
+    done = subprocess.run(["make", "-s", "dev"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode != 0 and "ATENDE_DEMO_KEY is not an Atende key" in done.stderr, (done.stdout, done.stderr)
+    assert "Atende is running" not in done.stdout
