@@ -121,4 +121,4 @@ bench: venv
 
 ## Remove the environments, build output and caches
 clean:
-	rm -rf .aws-sam $(VENV) $(TOOLS) .pytest_cache .ruff_cache .mypy_cache
+	rm -rf .aws-sam $(VENV) $(TOOLS) $(LANGCHAIN) $(JS)/node_modules .pytest_cache .ruff_cache .mypy_cache
