@@ -11,7 +11,7 @@ TEST_WORKERS ?= 2
 # Environments are filled by uv (resolves and downloads in parallel: a fresh .venv in seconds, not minutes).
 UV_PIN := uv==0.13.8
 
-.PHONY: help dev test test-one venv tools lint typecheck unit integration e2e sam-validate sam-build bench openapi clean chaos
+.PHONY: help dev test test-one venv tools js-deps langchain-env lint typecheck unit integration e2e sam-validate sam-build bench openapi clean chaos
 # `make` alone lists the targets (the first rule below is a file, not something to run by accident).
 .DEFAULT_GOAL := help
 
@@ -38,6 +38,27 @@ venv: $(VENV)/.installed
 ## Create .tools (SAM CLI and cfn-lint, from requirements-tools.txt)
 tools: $(TOOLS)/.installed
 
+JS := tests/e2e/js
+$(JS)/node_modules/.installed: $(JS)/package.json $(JS)/package-lock.json
+	@command -v npm >/dev/null || { echo "Node.js 20+ and npm are required for the JavaScript SDK's e2e tests."; exit 1; }
+	cd $(JS) && npm ci --no-audit --no-fund --silent
+	touch $@
+
+## Install the OpenAI JavaScript SDK the e2e tests run docs/integrations/openai-javascript.md with (npm ci)
+js-deps: $(JS)/node_modules/.installed
+
+# LangChain in its own environment: its pins need not agree with the app's.
+LANGCHAIN := .langchain
+$(LANGCHAIN)/.installed: tests/e2e/langchain/requirements.txt
+	@test -n "$(PYTHON313)" || { echo "Python 3.13 is required for the LangChain e2e tests."; exit 1; }
+	$(PYTHON313) -m venv $(LANGCHAIN)
+	$(LANGCHAIN)/bin/python -m pip install --quiet $(UV_PIN)
+	$(LANGCHAIN)/bin/uv pip install --quiet --python $(LANGCHAIN)/bin/python -r tests/e2e/langchain/requirements.txt
+	touch $@
+
+## Create .langchain (langchain-openai, which the e2e tests run docs/integrations/langchain.md with)
+langchain-env: $(LANGCHAIN)/.installed
+
 ## Start Atende locally: embedded AWS on loopback, demo tenant seeded, API on http://127.0.0.1:3000 (or PORT)
 dev: venv
 	$(PY) -m devtools.stack
@@ -46,7 +67,7 @@ dev: venv
 # Tests run in TEST_WORKERS processes (pytest-xdist), each with its own local AWS and containers; the `serial`
 # ones (many threads at once, or timed against a deadline: the chaos suite among them) run after, one at a time,
 # with the machine to themselves.
-test: venv tools
+test: venv tools js-deps langchain-env
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
@@ -79,7 +100,7 @@ integration: venv
 chaos: venv
 	$(VENV)/bin/pytest tests/integration/test_chaos.py -m chaos -s
 ## End-to-end tests against the running local stack
-e2e: venv
+e2e: venv js-deps langchain-env
 	$(VENV)/bin/pytest tests/e2e
 
 ## sam validate --lint
@@ -100,4 +121,4 @@ bench: venv
 
 ## Remove the environments, build output and caches
 clean:
-	rm -rf .aws-sam $(VENV) $(TOOLS) .pytest_cache .ruff_cache .mypy_cache
+	rm -rf .aws-sam $(VENV) $(TOOLS) $(LANGCHAIN) $(JS)/node_modules .pytest_cache .ruff_cache .mypy_cache

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 
 from atende.access.keys import Caller, Scope, display_prefix, hash_key
@@ -15,6 +16,7 @@ from atende.models.tenants import Tenant
 from atende.store import stores
 from atende.store.table import AuditEntry
 
+LOCAL_KEY = re.compile(r"atd_[A-Za-z0-9_-]{32,256}")  # what the authorizer accepts as an Atende key
 DEMO_TENANT = "demo"
 DEMO_BOT = "demo"
 # Local-only defaults, documented in the README. Never deploy them: the real root key lives in Secrets Manager.
@@ -56,13 +58,34 @@ class DemoKeys:
     chat: str
 
 
+class InvalidLocalKey(ValueError):
+    """An ATENDE_* key variable holds a value that could never authenticate."""
+
+
 def demo_keys() -> DemoKeys:
-    """Exactly the keys in ATENDE_ROOT_KEY / ATENDE_DEMO_ADMIN_KEY / ATENDE_DEMO_KEY, else the defaults."""
-    return DemoKeys(
-        root=os.environ.get("ATENDE_ROOT_KEY") or DEFAULT_ROOT_KEY,
-        admin=os.environ.get("ATENDE_DEMO_ADMIN_KEY") or DEFAULT_ADMIN_KEY,
-        chat=os.environ.get("ATENDE_DEMO_KEY") or DEFAULT_DEMO_KEY,
-    )
+    """Exactly the keys in ATENDE_ROOT_KEY / ATENDE_DEMO_ADMIN_KEY / ATENDE_DEMO_KEY, else the defaults.
+
+    Raises InvalidLocalKey naming the variable when one is not an Atende key, or two are the same key."""
+    chosen = {
+        variable: os.environ.get(variable) or default
+        for variable, default in (
+            ("ATENDE_ROOT_KEY", DEFAULT_ROOT_KEY),
+            ("ATENDE_DEMO_ADMIN_KEY", DEFAULT_ADMIN_KEY),
+            ("ATENDE_DEMO_KEY", DEFAULT_DEMO_KEY),
+        )
+    }
+    for variable, key in chosen.items():
+        if not LOCAL_KEY.fullmatch(key):
+            raise InvalidLocalKey(
+                f"{variable} is not an Atende key: it must be `atd_` followed by 32 to 256 URL-safe characters "
+                f"(letters, digits, `-`, `_`), e.g. atd_$(openssl rand -hex 16); got {len(key)} characters "
+                f"starting {key[:6]!r}."
+            )
+    if len(set(chosen.values())) < len(chosen):
+        raise InvalidLocalKey(
+            "ATENDE_ROOT_KEY, ATENDE_DEMO_ADMIN_KEY and ATENDE_DEMO_KEY must be three different keys."
+        )
+    return DemoKeys(*chosen.values())
 
 
 def demo_bot() -> Bot:
@@ -71,6 +94,7 @@ def demo_bot() -> Bot:
         {
             "id": DEMO_BOT,
             "name": "Lía — Moda Andina",
+            "language": "es",
             "model": "gpt-4o-mini",
             "rules": RULES,
             "knowledge_base": KNOWLEDGE_BASE,

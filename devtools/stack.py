@@ -10,12 +10,13 @@ from dataclasses import dataclass
 
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
+from atende.providers.credentials import OFFLINE_API_KEY
 from devtools.alarms import AlarmEvaluator
 from devtools.apigw import ApiGatewayEmulator
 from devtools.aws_local import EmbeddedAWS, Provisioned
 from devtools.fake_openai import FakeOpenAI
 from devtools.local_env import ExternalAWS, LocalAccount, iam_enabled, start_account
-from devtools.seed import DemoKeys, demo_keys, seed
+from devtools.seed import DemoKeys, InvalidLocalKey, demo_keys, seed
 
 
 class _ApiRequestHandler(WSGIRequestHandler):
@@ -60,18 +61,20 @@ def start(port: int = 3000, *, keys: DemoKeys | None = None, aws_port: int = 0) 
     # key keeps working); the functions' AUTH_CACHE_TTL_SECONDS comes from the template, like on AWS.
     if ttl := os.environ.get("ATENDE_AUTH_CACHE_TTL_SECONDS"):
         parameters["AuthCacheTtlSeconds"] = str(int(ttl))
+    # Without OPENAI_API_KEY, the offline upstream answers every tenant: credentials that name no base_url, and
+    # tenants without any credential (a tenant created while the stack runs can chat at once).
+    upstream = None if os.environ.get("OPENAI_API_KEY") else FakeOpenAI().start()
+    offline = {"OFFLINE_UPSTREAM_URL": upstream.base_url} if upstream else {}
     # Each function runs in its own worker processes with its role's credentials (ATENDE_LOCAL_IAM=0: admin).
-    account = start_account(parameters, root_key=keys.root, iam=iam_enabled(), aws_port=aws_port)
+    account = start_account(parameters, root_key=keys.root, iam=iam_enabled(), aws_port=aws_port, function_env=offline)
     os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "atende-local")
     os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
     os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "Atende")
 
-    upstream: FakeOpenAI | None = None
-    if os.environ.get("OPENAI_API_KEY"):
+    if upstream is None:
         seed(keys, upstream_base_url=os.environ.get("OPENAI_BASE_URL"), upstream_api_key=os.environ["OPENAI_API_KEY"])
     else:
-        upstream = FakeOpenAI().start()
-        seed(keys, upstream_base_url=upstream.base_url, upstream_api_key="sk-offline-local-upstream")
+        seed(keys, upstream_base_url=upstream.base_url, upstream_api_key=OFFLINE_API_KEY)
 
     emulator = ApiGatewayEmulator(account.containers, stage="local")
     api = make_server("127.0.0.1", port, emulator, threaded=True, request_handler=_ApiRequestHandler)
@@ -83,8 +86,13 @@ def start(port: int = 3000, *, keys: DemoKeys | None = None, aws_port: int = 0) 
 
 
 def main() -> int:
+    try:  # before anything starts: a key that can never work is refused, not printed
+        keys = demo_keys()
+    except InvalidLocalKey as error:
+        print(f"make dev: {error}", file=sys.stderr, flush=True)
+        return 2
     port = int(os.environ.get("PORT", "3000"))
-    stack = start(port)
+    stack = start(port, keys=keys)
     mode = (
         "OpenAI (OPENAI_API_KEY is set)" if stack.upstream is None else f"offline upstream at {stack.upstream.base_url}"
     )

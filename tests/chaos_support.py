@@ -176,10 +176,20 @@ def summary(turns: list[Turn]) -> dict[str, Any]:
     return {
         "answers": dict(sorted(by_status.items())),
         "billed": sum(1 for t in turns if t.cost_micros),
-        "refused": sum(1 for t in turns if t.status == 429 and _code(t) == "monthly_budget_exceeded"),
+        "refused": sum(1 for t in turns if _refused(t)),
         "handed_off": sum(1 for t in turns if t.handoff),
         "billing_unresolved": sum(1 for t in turns if t.unresolved),
     }
+
+
+def _refused(turn: Turn) -> bool:
+    """Refused by the budget: a 429 on the OpenAI route, a handoff on the webhook (the bots' default)."""
+    body = turn.body if isinstance(turn.body, dict) else {}
+    if turn.status == 200:
+        return (
+            body.get("handoff_reason") == "budget_exhausted" and body.get("handoff_detail") == "monthly_budget_exceeded"
+        )
+    return turn.status == 429 and _code(turn) == "monthly_budget_exceeded"
 
 
 def _code(turn: Turn) -> str | None:

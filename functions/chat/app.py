@@ -12,11 +12,12 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from atende.access.keys import Scope
 from atende.chat.conversations import bot_model, bot_models, delete_conversation, read_conversation
-from atende.chat.degraded import run_turn_or_handoff
+from atende.chat.degraded import run_turn_or_handoff, webhook_soft_limit
 from atende.chat.idempotency import register_context, run_once
 from atende.chat.requests import from_completions, from_webhook
-from atende.chat.responses import completion_answer, sse_stream, webhook_answer
+from atende.chat.responses import atende_headers, completion_answer, sse_stream, webhook_answer
 from atende.chat.turn import run_turn
+from atende.chat.turns import TurnRequest
 from atende.models.chat import ChatCompletionRequest, ConversationId, WebhookChatRequest
 from atende.platform.observability import logger, tracer
 from atende.providers.tokens import warm
@@ -47,11 +48,15 @@ def webhook_chat(bot: BotId, body: Annotated[WebhookChatRequest, Body()]) -> Res
         who.tenant_id,
         _idempotency_key(),
         fingerprint,
-        lambda: webhook_answer(
-            run_turn_or_handoff(turn), bot, include_history=body.return_history, include_raw=body.raw
-        ),
+        lambda: _webhook_answer(turn, bot, body),
     )
     return json_response(answer)
+
+
+def _webhook_answer(turn: TurnRequest, bot: str, body: WebhookChatRequest) -> dict[str, Any]:
+    result = run_turn_or_handoff(turn)  # first: the soft limit read after it counts this turn's spend
+    soft_limit = webhook_soft_limit(turn.tenant_id)
+    return webhook_answer(result, bot, include_history=body.return_history, include_raw=body.raw, soft_limit=soft_limit)
 
 
 @app.post("/v1/chat/completions", tags=["chat"])
@@ -72,9 +77,9 @@ def chat_completions(body: Annotated[ChatCompletionRequest, Body()]) -> Response
             status_code=200,
             content_type="text/event-stream",
             body=sse_stream(completion, include_usage=include_usage),
-            headers={"Cache-Control": "no-cache"},
+            headers={"Cache-Control": "no-cache", **atende_headers(completion)},
         )
-    return json_response(completion)
+    return json_response(completion, headers=atende_headers(completion))
 
 
 @app.get("/v1/models", tags=["chat"])

@@ -85,6 +85,8 @@ def test_soft_alarm_notifies_once_hard_limit_suspends_and_raising_it_resumes(loc
     assert first.status_code == 200, first.text
     spent = float(first.json()["cost_usd"])
     assert 0.00001 <= spent < 0.0002
+    soft = first.json()["soft_limit"]  # the caller sees it too, at once
+    assert soft["reached"] is True and soft["spend_usd"] == spent and soft["limit_usd"] == 0.00001
 
     notified = _eventually(soft_notifications, "the soft alarm's notification")
     assert len(notified) == 1 and notified[0]["NewStateValue"] == "ALARM"
@@ -96,9 +98,15 @@ def test_soft_alarm_notifies_once_hard_limit_suspends_and_raising_it_resumes(loc
     assert local_stack.request("PUT", "/v1/limits", key=admin, json={"monthly_budget_usd": "0.00001"}).ok
     _eventually(lambda: status() == "suspended", "the tenant suspended by its hard alarm")
     # (a list: a requests.Response is falsy for any 4xx)
-    refused = _eventually(lambda: [r for r in [chat()] if r.status_code == 429], "chat refused while suspended")
-    error = refused[0].json()["error"]
-    assert error["code"] == "monthly_budget_exceeded" and "budget" in error["message"]
+    # The webhook answers the bot's handoff (its default); the OpenAI route the 429.
+    handed = _eventually(
+        lambda: [r for r in [chat()] if r.json().get("handoff_reason") == "budget_exhausted"], "a handoff while held"
+    )
+    assert handed[0].status_code == 200 and handed[0].json()["handoff_detail"] == "monthly_budget_exceeded"
+    completion = {"model": "bot:shop", "messages": [{"role": "user", "content": "How long is shipping?"}]}
+    refused = local_stack.request("POST", "/v1/chat/completions", key=admin, json=completion)
+    error = refused.json()["error"]
+    assert refused.status_code == 429 and error["code"] == "monthly_budget_exceeded" and "budget" in error["message"]
 
     # Raising the limit returns the alarm to OK, which resumes the tenant.
     assert local_stack.request("PUT", "/v1/limits", key=admin, json={"monthly_budget_usd": "1"}).ok

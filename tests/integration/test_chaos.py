@@ -122,7 +122,8 @@ def _send(api: ApiClient, setup: ChatSetup, turn: Turn) -> None:
     turn.cost_micros = turn_cost(price_for(tenant, MODEL, strict=False), Usage.from_openai(turn.body["usage"]))
 
 
-UNSTORED = "store_unavailable"  # the handoff reason when storage failed the turn
+# The handoff reasons of turns that are not stored: storage failed the turn, or a limit refused it.
+UNSTORED = {"store_unavailable", "budget_exhausted"}
 
 
 def _month_totals(tenant_id: str) -> dict[str, Any]:
@@ -252,8 +253,8 @@ def test_money_and_messages_hold_under_chaos(
             failures += [f"stored twice in {conversation}: {text}" for text, n in Counter(texts).items() if n > 1]
             position = {str(m.get("content")): n for n, m in enumerate(messages) if m["role"] == "user"}
             for turn in (t for t in turns if t.tenant == tenant_id and t.conversation == conversation):
-                if turn.status != 200 or (isinstance(turn.body, dict) and turn.body.get("handoff_reason") == UNSTORED):
-                    continue  # an error, or a handoff because storage failed: not stored, by design
+                if turn.status != 200 or (isinstance(turn.body, dict) and turn.body.get("handoff_reason") in UNSTORED):
+                    continue  # an error, or a handoff because storage failed or a limit refused: not stored
                 if turn.text not in position:
                     failures.append(f"a 200 answer's turn was not stored: {turn.label} {turn.request_id}")
                     continue

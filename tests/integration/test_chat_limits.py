@@ -18,7 +18,8 @@ pytestmark = pytest.mark.serial  # concurrent or timed: run alone (see the Makef
 def priced(tenant: TenantHandle, upstream: FakeOpenAI) -> ChatSetup:
     credential = {"api_key": "sk-test-limits-0000", "base_url": upstream.base_url}
     assert tenant.call("PUT", "/v1/credentials/openai", json_body=credential).status == 200
-    make_bot(tenant, model="gpt-4o", sampling={"max_tokens": 100})
+    # These tests read the refusal itself: the bot answers the 429 rather than a handoff.
+    make_bot(tenant, model="gpt-4o", sampling={"max_tokens": 100}, handoff={"on_limit_refusal": "error"})
     return ChatSetup(tenant, tenant.new_key(["chat"]), upstream)
 
 

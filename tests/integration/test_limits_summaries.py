@@ -28,7 +28,8 @@ LONG_MESSAGE = (
 @pytest.fixture
 def priced(tenant: TenantHandle, upstream: FakeOpenAI) -> ChatSetup:
     history = {"max_history_tokens": 60, "summarize": True}
-    return chat_setup(tenant, upstream, model="gpt-4o", sampling={"max_tokens": 50}, history=history)
+    handoff = {"on_limit_refusal": "error"}  # the refusal itself is read: a 429, not a handoff
+    return chat_setup(tenant, upstream, model="gpt-4o", sampling={"max_tokens": 50}, history=history, handoff=handoff)
 
 
 def summary_requests(setup: ChatSetup) -> list[Any]:

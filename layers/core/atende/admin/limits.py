@@ -12,6 +12,7 @@ from atende.billing import alarms, holds, shares, usage_plans
 from atende.billing.periods import day_reset, iso, month_reset, periods, utc
 from atende.billing.policy import forget
 from atende.billing.pricing import PRICE_TABLE_VERSION, micros_to_usd
+from atende.billing.soft_limit import soft_limit_state
 from atende.models.limits import (
     Limits,
     LimitsSpec,
@@ -96,6 +97,7 @@ def _view(tenant_id: str, config: TenantLimits) -> LimitsView:
         alarms=alarms.alarm_names(tenant_id, effective),
         usage_plan=plan,
         suspended_by=sorted(config.holds),
+        soft_limit=soft_limit_state(tenant_id, effective, moment),
         month_resets_at=iso(month_reset(moment)),
         day_resets_at=iso(day_reset(moment)),
         updated_at=config.updated_at,
@@ -133,6 +135,7 @@ def get_usage(tenant_id: str, period: str | None) -> UsageReport:
         period=period,
         price_table_version=PRICE_TABLE_VERSION,
         reserved_micros=max(0, held),
+        soft_limit=soft_limit_state(tenant_id, stores().usage.limits(tenant_id, consistent=True).effective),
         by_day={k: _totals(v) for k, v in sorted(figures.by_day.items())},
         by_bot={k: _totals(v) for k, v in sorted(figures.by_bot.items())},
         by_model={k: _totals(v) for k, v in sorted(figures.by_model.items())},

@@ -1,21 +1,39 @@
-"""When storage fails a webhook turn (too slow for its deadline, throttled), the caller still gets a handoff."""
+"""Webhook turns the model cannot answer: storage failed, a limit refused, the tenant is suspended; a handoff then.
+
+Also the soft-limit state a webhook answer carries, read after the turn so that it counts the turn's spend.
+"""
 
 from __future__ import annotations
 
+from atende.billing.policy import tenant_limits
+from atende.billing.soft_limit import soft_limit_state
 from atende.chat.handoff import Handoff
-from atende.chat.shortcuts import handoff_answer
-from atende.chat.turn import cached_bot, run_turn
+from atende.chat.shortcuts import handoff_answer, local_result
+from atende.chat.texts import limit_text
+from atende.chat.turn import cached_bot, load_bot, load_tenant, run_turn
 from atende.chat.turns import TurnRequest, TurnResult
+from atende.models.bots import Bot
+from atende.models.limits import SoftLimitState
 from atende.platform import aws
+from atende.platform.deadline import Deadline, bounded
+from atende.platform.errors import AtendeError, LimitExceeded, TenantSuspended
 from atende.platform.observability import logger
+
+SOFT_LIMIT_READ_SECONDS = 1.0  # the answer is ready: a slow read leaves `soft_limit` null rather than wait
 
 
 def run_turn_or_handoff(request: TurnRequest) -> TurnResult:
-    """`run_turn`, or, when AWS failed it with "not now", the bot's handoff (the bot the turn loaded, else the
-    container's cached one: storage is what failed). Not stored: the conversation keeps what landed. Other
+    """`run_turn`, or the bot's handoff when AWS failed it with "not now" (the bot the turn loaded, else the
+    container's cached one: storage is what failed), or when a limit or a suspension refused it and the bot's
+    `handoff.on_limit_refusal` is `handoff`. Neither is stored: the conversation keeps what landed. Other
     failures are raised."""
     try:
         return run_turn(request)
+    except (LimitExceeded, TenantSuspended) as refusal:
+        bot = _bot_for_refusal(request)
+        if bot is None or not request.handoff_on_failure or bot.handoff.on_limit_refusal != "handoff":
+            raise
+        return _limit_handoff(request, bot, refusal)
     except Exception as error:
         mapped = aws.unavailable(error)
         bot = request.loaded_bot or (cached_bot(request.tenant_id, request.bot_id) if request.bot_id else None)
@@ -29,3 +47,33 @@ def run_turn_or_handoff(request: TurnRequest) -> TurnResult:
         result.cost_micros = request.paid_micros  # a call paid before storage failed is billed: say so
         result.billing_unresolved = request.billing_unresolved
         return result
+
+
+def _bot_for_refusal(request: TurnRequest) -> Bot | None:
+    """The turn's bot; a suspension is refused before the bot is loaded, so it is loaded (or found cached) here."""
+    if request.loaded_bot is not None or request.bot_id is None:
+        return request.loaded_bot  # type: ignore[no-any-return]
+    try:
+        return cached_bot(request.tenant_id, request.bot_id) or load_bot(request.tenant_id, request.bot_id)
+    except Exception:  # noqa: BLE001 — no such bot, or it cannot be read now: the refusal itself is the answer
+        return None
+
+
+def _limit_handoff(request: TurnRequest, bot: Bot, refusal: AtendeError) -> TurnResult:
+    reason = "tenant_suspended" if isinstance(refusal, TenantSuspended) else "budget_exhausted"
+    logger.info("a limit refused the turn, handing off", extra={"error_code": refusal.code})
+    result = local_result(limit_text(bot), source="handoff")
+    result.handoff = Handoff(reason, refusal.code)
+    result.request_id, result.conversation_id = request.request_id, request.conversation_id
+    result.new_messages = list(request.new_messages)
+    return result
+
+
+def webhook_soft_limit(tenant_id: str) -> SoftLimitState | None:
+    """The tenant's soft-limit state now, or None without a soft limit (or when it cannot be read quickly)."""
+    try:
+        with bounded(Deadline(SOFT_LIMIT_READ_SECONDS)):
+            return soft_limit_state(tenant_id, tenant_limits(load_tenant(tenant_id)).effective)
+    except Exception:  # noqa: BLE001 — the turn is answered; the soft limit is a report
+        logger.warning("could not read the soft limit", exc_info=True)
+        return None

@@ -8,12 +8,20 @@ from typing import Any
 from atende.billing.budget import Usage
 from atende.chat.turns import TurnResult
 from atende.models.content import text_of
+from atende.models.limits import SoftLimitState
 from atende.web.sizes import ANSWER_BUDGET_BYTES, wire_bytes
 
 WEBHOOK_REPLY_BUDGET_BYTES = 10_000
 
 
-def webhook_answer(turn: TurnResult, bot_id: str, *, include_history: bool, include_raw: bool) -> dict[str, Any]:
+def webhook_answer(
+    turn: TurnResult,
+    bot_id: str,
+    *,
+    include_history: bool,
+    include_raw: bool,
+    soft_limit: SoftLimitState | None = None,
+) -> dict[str, Any]:
     """What a no-code tool maps: `reply` first, the rest flat, and `choices` in OpenAI's shape."""
     responses = [text_of((c.get("message") or {}).get("content")) for c in turn.choices]
     answer: dict[str, Any] = {
@@ -32,6 +40,7 @@ def webhook_answer(turn: TurnResult, bot_id: str, *, include_history: bool, incl
         "usage": usage_summary(turn.usage),
         "cost_usd": f"{turn.cost_micros / 1_000_000:.6f}",
         "choices": [_choice(c) for c in turn.choices],
+        "soft_limit": soft_limit.model_dump(mode="json") if soft_limit else None,
     }
     if turn.moderation:
         answer["moderation"] = turn.moderation
@@ -133,6 +142,15 @@ def completion_answer(turn: TurnResult, requested_model: str) -> dict[str, Any]:
             "max_tokens": turn.max_tokens,
         },
     }
+
+
+def atende_headers(completion: dict[str, Any]) -> dict[str, str]:
+    """How the turn was answered, as headers too: clients that keep only OpenAI's fields (LangChain) read these."""
+    extras = completion.get("atende") or {}
+    headers = {"x-atende-handoff": "true" if extras.get("handoff") else "false", "x-atende-source": extras["source"]}
+    if extras.get("handoff_reason"):
+        headers["x-atende-handoff-reason"] = str(extras["handoff_reason"])
+    return headers
 
 
 def sse_stream(completion: dict[str, Any], *, include_usage: bool) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from atende.chat.handoff import Handoff, instant_answer, keyword_handoff, reply_handoff
+from atende.chat.texts import handoff_text, refusal_text
 from atende.chat.turns import TurnRequest, TurnResult
 from atende.guards import moderation
 from atende.models.bots import Bot
@@ -27,7 +28,7 @@ def shortcut(bot: Bot, request: TurnRequest) -> TurnResult | None:
 
 
 def handoff_answer(bot: Bot, handoff: Handoff) -> TurnResult:
-    result = local_result(bot.handoff.message, source="handoff")
+    result = local_result(handoff_text(bot), source="handoff")
     result.handoff = handoff
     return result
 
@@ -44,7 +45,7 @@ def flagged_input_answer(bot: Bot, verdict: moderation.GateDecision) -> TurnResu
     if bot.moderation.on_flagged_input == "handoff":
         result = handoff_answer(bot, Handoff("moderation", ",".join(verdict.categories) or verdict.error))
     else:
-        result = local_result(bot.moderation.refusal_message, source="moderation")
+        result = local_result(refusal_text(bot), source="moderation")
     result.flagged = verdict.flagged
     result.moderation = [verdict.record()]
     return result
@@ -55,7 +56,7 @@ def guard_output(tenant_id: str, bot: Bot, turn: TurnResult, deadline: upstream.
     for position, choice in enumerate(turn.choices):
         if handoff := reply_handoff(choice.get("message") or {}, bot.handoff):
             turn.handoff = turn.handoff or handoff
-            turn.choices[position] = _choice(choice.get("index", position), bot.handoff.message, "stop")
+            turn.choices[position] = _choice(choice.get("index", position), handoff_text(bot), "stop")
     if bot.moderation.mode not in ("output", "both"):
         return
     for position, choice in enumerate(turn.choices):
@@ -67,9 +68,7 @@ def guard_output(tenant_id: str, bot: Bot, turn: TurnResult, deadline: upstream.
         if verdict.blocked:
             turn.flagged = True
             # A new choice, not an edited one: logprobs and other fields would still carry the flagged text.
-            turn.choices[position] = _choice(
-                choice.get("index", position), bot.moderation.refusal_message, "content_filter"
-            )
+            turn.choices[position] = _choice(choice.get("index", position), refusal_text(bot), "content_filter")
 
 
 def _choice(index: int, content: str, finish_reason: str) -> dict[str, Any]:

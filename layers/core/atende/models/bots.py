@@ -11,6 +11,7 @@ from atende.models.common import ConfigBody, Label, Slug
 
 PromptName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")]
 ModelName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:/-]{0,127}$")]
+Language = Literal["en", "es", "pt"]  # picks the default texts of atende/chat/texts.py
 MAX_DEADLINE_SECONDS = 25  # API Gateway ends a request at 29 s; the turn is stored after the deadline
 
 
@@ -77,7 +78,7 @@ class ModerationPolicy(ConfigBody):
         default_factory=dict, description="Per-category score at or above which a text is refused."
     )
     on_flagged_input: Literal["refuse", "handoff"] = "refuse"
-    refusal_message: Label = "Lo siento, no puedo ayudar con eso."
+    refusal_message: Label | None = Field(default=None, description="Null: the default of the bot's language.")
     fail_mode: Literal["open", "closed"] = Field(
         default="open", description="When moderation itself fails: open lets the text through, closed refuses it."
     )
@@ -101,7 +102,18 @@ class HandoffSettings(ConfigBody):
     sentinel: str | None = Field(default=None, max_length=32, description="A marker the rules ask the model to emit.")
     tool: bool = Field(default=False, description="Offer the model a `handoff` tool.")
     on_upstream_failure: bool = True
-    message: Label = "Te comunico con una persona de nuestro equipo."
+    message: Label | None = Field(default=None, description="Null: the default of the bot's language.")
+    on_limit_refusal: Literal["handoff", "error"] = Field(
+        default="handoff",
+        description=(
+            "What a webhook caller gets when the tenant is over a budget or quota, or suspended: a handoff "
+            "(200, `handoff_reason` `budget_exhausted` / `tenant_suspended`, with `limit_message`) or the "
+            "429 / 403 error. The OpenAI-compatible route always answers the error."
+        ),
+    )
+    limit_message: Label | None = Field(
+        default=None, description="The handoff text of a limit refusal; null: the default of the bot's language."
+    )
 
 
 class InstantAnswer(ConfigBody):
@@ -120,6 +132,7 @@ class BotSettings(ConfigBody):
     """Everything an admin configures on a bot."""
 
     name: Label | None = None
+    language: Language = Field(default="en", description="Picks the default handoff, refusal and limit texts.")
     enabled: bool = True
     model: ModelName = "gpt-4o-mini"
     provider: Slug = "openai"
@@ -164,6 +177,7 @@ class BotPatch(ConfigBody):
 
     version: int | None = Field(default=None, ge=1)
     name: Label | None = None
+    language: Language | None = None
     enabled: bool | None = None
     model: ModelName | None = None
     provider: Slug | None = None

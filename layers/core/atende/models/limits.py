@@ -164,6 +164,17 @@ class UsagePlanInfo(ResponseModel):
     )
 
 
+class SoftLimitState(ResponseModel):
+    """The budget closest to its soft limit (the monthly one on a tie)."""
+
+    reached: bool = Field(description="Spend is at or past the soft limit of this budget.")
+    budget: Literal["monthly", "daily"]
+    percent: int = Field(description="The tenant's soft_limit_percent.")
+    spend_usd: UsdOut = Field(description="Billed in the budget's current period (calls in progress not counted).")
+    limit_usd: UsdOut = Field(description="The soft limit: percent of the budget, USD.")
+    budget_usd: UsdOut
+
+
 class LimitsView(ResponseModel):
     object: Literal["limits"] = "limits"
     tenant_id: str
@@ -174,6 +185,7 @@ class LimitsView(ResponseModel):
     alarms: list[str] = Field(default_factory=list)
     usage_plan: UsagePlanInfo | None = None
     suspended_by: list[str] = Field(default_factory=list, description="Limits whose alarm suspended the tenant.")
+    soft_limit: SoftLimitState | None = Field(default=None, description="Null without a soft limit and a budget.")
     month_resets_at: str
     day_resets_at: str
     updated_at: str | None = None
@@ -195,6 +207,9 @@ class UsageReport(UsageTotals):
     period: str
     price_table_version: str
     reserved_micros: int = Field(default=0, description="Held by calls still running (month periods only).")
+    soft_limit: SoftLimitState | None = Field(
+        default=None, description="The soft limit now (whatever `period` asked for); null without one."
+    )
     by_day: dict[str, UsageTotals] = Field(default_factory=dict)
     by_bot: dict[str, UsageTotals] = Field(default_factory=dict)
     by_model: dict[str, UsageTotals] = Field(default_factory=dict)

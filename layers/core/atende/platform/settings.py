@@ -24,6 +24,9 @@ class Settings(BaseModel):
     # Counter shards per tenant and month: each takes ~250 turns/s (4 WCU a turn against DynamoDB's 1,000 WCU/s
     # per item). Changing it mid-month strands what the old shards hold until the month ends: set it once.
     budget_counter_shards: int = Field(default=4, ge=1, le=32)
+    # The local stack only (never set by the template): its offline upstream, where a credential without a
+    # `base_url`, and a tenant without any credential, are sent, so every tenant created locally can chat offline.
+    offline_upstream_url: str = ""
 
 
 _ENV = {
@@ -37,6 +40,7 @@ _ENV = {
     "webhook_deadline_seconds": "WEBHOOK_DEADLINE_SECONDS",
     "auth_cache_ttl_seconds": "AUTH_CACHE_TTL_SECONDS",
     "budget_counter_shards": "BUDGET_COUNTER_SHARDS",
+    "offline_upstream_url": "OFFLINE_UPSTREAM_URL",
 }
 
 

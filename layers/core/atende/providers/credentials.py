@@ -21,6 +21,7 @@ from atende.platform.settings import get_settings
 WRITE_ATTEMPTS = 6
 RESTORE_WAIT_SECONDS = 0.5
 CACHE_SECONDS = 300  # a rotated key also takes effect at once: a provider 401 forces one fresh read
+OFFLINE_API_KEY = "sk-offline-local-upstream"  # what a tenant without a credential sends the offline upstream
 
 
 @dataclass(frozen=True)
@@ -60,11 +61,16 @@ def _read(name: str, *, force: bool) -> dict[str, Any] | None:
 
 
 def get_credential(tenant_id: str, provider: str, *, force: bool = False) -> ProviderCredential | None:
-    """The tenant's credential for `provider`, cached per container; `force` skips the cache."""
+    """The tenant's credential for `provider`, cached per container; `force` skips the cache.
+
+    On the local stack without OPENAI_API_KEY (OFFLINE_UPSTREAM_URL set), the offline upstream stands in for a
+    missing credential and for a missing `base_url`."""
     value = _read(credential_secret_name(tenant_id, provider), force=force)
+    offline = get_settings().offline_upstream_url or None
     if not value or not value.get("api_key"):
-        return None
-    return ProviderCredential(provider, value["api_key"], value.get("base_url"), value.get("organization"))
+        return ProviderCredential(provider, OFFLINE_API_KEY, offline) if offline else None
+    base_url = value.get("base_url") or offline
+    return ProviderCredential(provider, value["api_key"], base_url, value.get("organization"))
 
 
 def put_credential(tenant_id: str, provider: str, body: CredentialPut) -> CredentialInfo:
