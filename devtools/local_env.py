@@ -12,8 +12,9 @@ from devtools.aws_local import REGION, EmbeddedAWS, Provisioned, apply_environ, 
 from devtools.containers import Containers, Runtime
 from devtools.iam_local import bootstrap_admin, create_roles, function_roles
 
-# Locally there is no X-Ray daemon to send traces to.
-LOCAL_FUNCTION_ENV = {"POWERTOOLS_TRACE_DISABLED": "true"}
+# Locally there is no X-Ray daemon to send traces to, and the offline upstream listens on loopback (a provider
+# base_url on loopback is refused anywhere else).
+LOCAL_FUNCTION_ENV = {"POWERTOOLS_TRACE_DISABLED": "true", "ALLOW_LOOPBACK_PROVIDERS": "true"}
 
 
 @dataclass
@@ -85,6 +86,8 @@ def start_account(
     boto3.setup_default_session()  # the default session caches the credentials it first saw
     provisioned = provision(parameters, root_key=root_key)
     apply_environ(provisioned.shared_env)
+    for name, value in LOCAL_FUNCTION_ENV.items():  # functions run in this process too (InThreadContainers)
+        os.environ.setdefault(name, value)
     if iam:
         credentials = create_roles(function_roles(provisioned))
     else:

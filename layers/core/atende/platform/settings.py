@@ -26,6 +26,8 @@ class Settings(BaseModel):
     # Counter shards per tenant and month: each takes ~250 turns/s (4 WCU a turn against DynamoDB's 1,000 WCU/s
     # per item). Changing it mid-month strands what the old shards hold until the month ends: set it once.
     budget_counter_shards: int = Field(default=4, ge=1, le=32)
+    # Only the local stack sets this (its fake upstream listens on loopback); the template never does.
+    allow_loopback_providers: bool = False
 
 
 _ENV = {
@@ -41,6 +43,7 @@ _ENV = {
     "tenant_cache_seconds": "TENANT_CACHE_SECONDS",
     "auth_cache_ttl_seconds": "AUTH_CACHE_TTL_SECONDS",
     "budget_counter_shards": "BUDGET_COUNTER_SHARDS",
+    "allow_loopback_providers": "ALLOW_LOOPBACK_PROVIDERS",
 }
 
 
