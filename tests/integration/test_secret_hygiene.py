@@ -243,7 +243,9 @@ def test_no_secret_leaks_through_chat_turns_provider_failures_or_moderation(
 
     tenant = api.call("POST", "/v1/admin/tenants", key=root_key, json_body={"name": "Hygiene Chat"}).json["id"]
     admin = remember("admin key", api.call("POST", f"/v1/admin/tenants/{tenant}/keys", key=root_key, json_body={}))
-    chat = remember("chat key", api.call("POST", "/v1/keys", key=admin, json_body={"scopes": ["chat", "moderate"]}))
+    chat = remember(
+        "chat key", api.call("POST", "/v1/keys", key=admin, json_body={"scopes": ["chat", "moderate", "conversations"]})
+    )
 
     # The upstream accepts only the tenant's key: every turn that answers proves the key reached it.
     upstream.set_api_key(provider_key)
