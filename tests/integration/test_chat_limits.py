@@ -19,7 +19,7 @@ def priced(tenant: TenantHandle, upstream: FakeOpenAI) -> ChatSetup:
     credential = {"api_key": "sk-test-limits-0000", "base_url": upstream.base_url}
     assert tenant.call("PUT", "/v1/credentials/openai", json_body=credential).status == 200
     make_bot(tenant, model="gpt-4o", sampling={"max_tokens": 100})
-    return ChatSetup(tenant, tenant.new_key(["chat"]), upstream)
+    return ChatSetup(tenant, tenant.new_key(["chat", "conversations"]), upstream)
 
 
 def test_a_turn_costs_the_price_table_times_the_reported_usage_cached_tokens_included(priced: ChatSetup) -> None:

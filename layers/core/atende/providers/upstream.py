@@ -113,8 +113,9 @@ def call_with_failover[T](
             client = _client(credential.api_key, credential.base_url, credential.organization)
             try:
                 return request(client, target, remaining), target, attempts, failures
-            except openai.AuthenticationError:
+            except openai.AuthenticationError as error:
                 failures.append(f"{target.provider}: 401")
+                _log_refusal(error, target, credential)
                 if not credential_refreshed:  # a rotated key takes effect at once: read the secret again
                     credential_refreshed = True
                     fresh = _credential(tenant_id, target.provider, force=True)
@@ -131,8 +132,9 @@ def call_with_failover[T](
             except openai.APITimeoutError:
                 failures.append(f"{target.provider}: timeout")
                 last = UpstreamTimeout(f"The model provider did not answer within {deadline.seconds:g} s.")
-            except openai.APIConnectionError:
+            except openai.APIConnectionError as error:
                 failures.append(f"{target.provider}: connection error")
+                logger.warning("provider unreachable", extra={"provider": target.provider, "error": str(error)})
                 last = UpstreamUnavailable(f"Could not reach the '{target.provider}' provider.")
             except openai.APIStatusError as error:
                 failures.append(f"{target.provider}: {error.status_code}")
