@@ -78,6 +78,8 @@ def start_account(
     # ATENDE_AWS_ENDPOINT_URL: provision and use that AWS-compatible endpoint instead of starting the embedded one
     # (its own access control applies: local IAM roles need the embedded moto).
     external = os.environ.get("ATENDE_AWS_ENDPOINT_URL")
+    for name, value in LOCAL_FUNCTION_ENV.items():  # functions (and the demo seed) run in this process too
+        os.environ.setdefault(name, value)
     aws: EmbeddedAWS | ExternalAWS = ExternalAWS(external.rstrip("/")) if external else EmbeddedAWS(aws_port).start()
     iam = iam and not external
     if iam and isinstance(aws, EmbeddedAWS):
@@ -86,8 +88,6 @@ def start_account(
     boto3.setup_default_session()  # the default session caches the credentials it first saw
     provisioned = provision(parameters, root_key=root_key)
     apply_environ(provisioned.shared_env)
-    for name, value in LOCAL_FUNCTION_ENV.items():  # functions run in this process too (InThreadContainers)
-        os.environ.setdefault(name, value)
     if iam:
         credentials = create_roles(function_roles(provisioned))
     else:
