@@ -55,3 +55,18 @@ def test_masked_url_hides_user_info_and_query() -> None:
     assert masked_url("https://u:p@host.example:8443/v1?key=s") == "https://***@host.example:8443/v1?***"
     assert masked_url("https://host.example/v1") == "https://host.example/v1"
     assert masked_url(None) is None
+
+
+def test_every_address_a_host_resolves_to_must_be_public(monkeypatch: pytest.MonkeyPatch) -> None:
+    """DNS answering one public and one metadata address is refused: a connection may land on either."""
+    import socket
+
+    answers = {"mixed.example": ["8.8.8.8", "169.254.169.254"], "public.example": ["8.8.8.8", "2606:4700::1111"]}
+
+    def getaddrinfo(host: str, port: int, *args: object, **kwargs: object) -> list[tuple]:
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (address, port)) for address in answers[host]]
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    with pytest.raises(EndpointRefused, match=r"169\.254\.169\.254"):
+        check_base_url("https://mixed.example/v1", allow_loopback=True)
+    check_base_url("https://public.example/v1", allow_loopback=False)
