@@ -70,3 +70,13 @@ def test_every_address_a_host_resolves_to_must_be_public(monkeypatch: pytest.Mon
     with pytest.raises(EndpointRefused, match=r"169\.254\.169\.254"):
         check_base_url("https://mixed.example/v1", allow_loopback=True)
     check_base_url("https://public.example/v1", allow_loopback=False)
+
+
+def test_the_loopback_allowance_is_never_deployed() -> None:
+    from pathlib import Path
+
+    from atende.platform.settings import Settings
+
+    assert Settings(table_name="t").allow_loopback_providers is False
+    template = (Path(__file__).resolve().parents[2] / "template.yaml").read_text(encoding="utf-8")
+    assert "ALLOW_LOOPBACK_PROVIDERS" not in template
