@@ -12,8 +12,9 @@ from devtools.aws_local import REGION, EmbeddedAWS, Provisioned, apply_environ, 
 from devtools.containers import Containers, Runtime
 from devtools.iam_local import bootstrap_admin, create_roles, function_roles
 
-# Locally there is no X-Ray daemon to send traces to.
-LOCAL_FUNCTION_ENV = {"POWERTOOLS_TRACE_DISABLED": "true"}
+# Locally there is no X-Ray daemon to send traces to, and the offline upstream listens on loopback (a provider
+# base_url on loopback is refused anywhere else).
+LOCAL_FUNCTION_ENV = {"POWERTOOLS_TRACE_DISABLED": "true", "ALLOW_LOOPBACK_PROVIDERS": "true"}
 
 
 @dataclass
@@ -77,6 +78,8 @@ def start_account(
     # ATENDE_AWS_ENDPOINT_URL: provision and use that AWS-compatible endpoint instead of starting the embedded one
     # (its own access control applies: local IAM roles need the embedded moto).
     external = os.environ.get("ATENDE_AWS_ENDPOINT_URL")
+    for name, value in LOCAL_FUNCTION_ENV.items():  # functions (and the demo seed) run in this process too
+        os.environ.setdefault(name, value)
     aws: EmbeddedAWS | ExternalAWS = ExternalAWS(external.rstrip("/")) if external else EmbeddedAWS(aws_port).start()
     iam = iam and not external
     if iam and isinstance(aws, EmbeddedAWS):

@@ -90,7 +90,8 @@ Tallas: trabajamos de la XS a la XXL."""
 
 @dataclass
 class ChatSetup:
-    """A tenant whose `openai` credential points at the fake upstream, a bot `shop`, and a chat-scope key."""
+    """A tenant whose `openai` credential points at the fake upstream, a bot `shop`, and a key with the `chat` and
+    `conversations` scopes (so tests read back what a turn stored)."""
 
     tenant: TenantHandle
     key: str
@@ -122,4 +123,4 @@ def chat_setup(tenant: TenantHandle, upstream: Any, **bot_settings: Any) -> Chat
     credential = {"api_key": "sk-test-primary-0000", "base_url": upstream.base_url}
     assert tenant.call("PUT", "/v1/credentials/openai", json_body=credential).status == 200
     make_bot(tenant, **bot_settings)
-    return ChatSetup(tenant, tenant.new_key(["chat"]), upstream)
+    return ChatSetup(tenant, tenant.new_key(["chat", "conversations"]), upstream)

@@ -11,6 +11,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from atende.access.keys import Scope
+from atende.access.standing import require_standing
 from atende.chat.conversations import bot_model, bot_models, delete_conversation, read_conversation
 from atende.chat.degraded import run_turn_or_handoff, webhook_soft_limit
 from atende.chat.idempotency import register_context, run_once
@@ -107,16 +108,22 @@ def get_conversation(
         str | None, Query(max_length=64, pattern=r"^[A-Za-z0-9_-]+$", description="`next_cursor` of the last page.")
     ] = None,
 ) -> Response[dict]:
-    """A stored conversation, oldest first, in pages: `limit` messages or about 5 MB, then `next_cursor`."""
+    """A stored conversation, oldest first, in pages: `limit` messages or about 5 MB, then `next_cursor`.
+
+    Needs the `conversations` scope (admin keys have it): a chat key keeps only its own turns' history.
+    """
     who = request_caller(app)
-    who.require(Scope.CHAT)
+    who.require(Scope.CONVERSATIONS)
+    require_standing(who)
     return json_response(read_conversation(who.tenant_id, bot, conversation, limit=limit, cursor=cursor))
 
 
 @app.delete("/v1/bots/<bot>/conversations/<conversation>", tags=["conversations"])
 def erase_conversation(bot: BotId, conversation: Annotated[ConversationId, Path()]) -> Response[dict]:
+    """Erase a stored conversation (right to erasure); needs the `conversations` scope (admin keys have it)."""
     who = request_caller(app)
-    who.require(Scope.CHAT)
+    who.require(Scope.CONVERSATIONS)
+    require_standing(who)
     return json_response(delete_conversation(who, bot, conversation))
 
 

@@ -10,6 +10,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from atende.access.keys import Caller, Scope
+from atende.access.standing import require_standing
 from atende.admin import audit, bots, credentials, keys, limits, tenants
 from atende.models.bots import Bot, BotCreate, BotPatch, BotReplace
 from atende.models.credentials import CredentialInfo, CredentialPut, ProviderName
@@ -35,6 +36,14 @@ def operator() -> Caller:
 def admin() -> Caller:
     who = caller(app)
     who.require(Scope.ADMIN)
+    return who
+
+
+def admin_writer() -> Caller:
+    """An admin about to change something: re-checked past the auth cache (a key revoked a moment ago, a tenant
+    deleted), so no write, and no new key, comes from a key that no longer stands."""
+    who = admin()
+    require_standing(who)
     return who
 
 
@@ -114,7 +123,7 @@ def list_bots() -> Response[dict]:
 
 @app.post("/v1/bots", tags=["bots"])
 def create_bot(body: Annotated[BotCreate, Body()]) -> Response[Bot]:
-    return _bot_response(bots.create_bot(admin(), body), 201)
+    return _bot_response(bots.create_bot(admin_writer(), body), 201)
 
 
 @app.get("/v1/bots/<bot>", tags=["bots"])
@@ -124,17 +133,17 @@ def get_bot(bot: BotId) -> Response[Bot]:
 
 @app.put("/v1/bots/<bot>", tags=["bots"])
 def replace_bot(bot: BotId, body: Annotated[BotReplace, Body()]) -> Response[Bot]:
-    return _bot_response(bots.replace_bot(admin(), bot, body, header(app, "If-Match")))
+    return _bot_response(bots.replace_bot(admin_writer(), bot, body, header(app, "If-Match")))
 
 
 @app.patch("/v1/bots/<bot>", tags=["bots"])
 def patch_bot(bot: BotId, body: Annotated[BotPatch, Body()]) -> Response[Bot]:
-    return _bot_response(bots.patch_bot(admin(), bot, body, header(app, "If-Match")))
+    return _bot_response(bots.patch_bot(admin_writer(), bot, body, header(app, "If-Match")))
 
 
 @app.delete("/v1/bots/<bot>", tags=["bots"])
 def delete_bot(bot: BotId) -> Response[dict]:
-    bots.delete_bot(admin(), bot)
+    bots.delete_bot(admin_writer(), bot)
     return json_response({"id": bot, "deleted": True})
 
 
@@ -147,13 +156,13 @@ def list_keys() -> Response[dict]:
 
 @app.post("/v1/keys", tags=["keys"])
 def create_key(body: Annotated[KeyCreate, Body()]) -> Response[KeyCreated]:
-    who = admin()
+    who = admin_writer()
     return json_response(keys.issue_key(who, who.tenant_id, body), 201)
 
 
 @app.delete("/v1/keys/<key_id>", tags=["keys"])
 def revoke_key(key_id: Annotated[str, Path(pattern=r"^key_[a-f0-9]{12}$")]) -> Response[KeyInfo]:
-    who = admin()
+    who = admin_writer()
     return json_response(keys.revoke_key(who, who.tenant_id, key_id))
 
 
@@ -175,12 +184,12 @@ def get_credential(provider: Annotated[ProviderName, Path()]) -> Response[Creden
 def put_credential(
     provider: Annotated[ProviderName, Path()], body: Annotated[CredentialPut, Body()]
 ) -> Response[CredentialInfo]:
-    return json_response(credentials.store_credential(admin(), provider, body))
+    return json_response(credentials.store_credential(admin_writer(), provider, body))
 
 
 @app.delete("/v1/credentials/<provider>", tags=["credentials"])
 def delete_credential(provider: Annotated[ProviderName, Path()]) -> Response[dict]:
-    credentials.remove_credential(admin(), provider)
+    credentials.remove_credential(admin_writer(), provider)
     return json_response({"provider": provider, "deleted": True})
 
 
@@ -193,7 +202,7 @@ def get_limits() -> Response[LimitsView]:
 
 @app.put("/v1/limits", tags=["limits"])
 def put_limits(body: Annotated[LimitsSpec, Body()]) -> Response[LimitsView]:
-    who = admin()
+    who = admin_writer()
     return json_response(limits.put_limits(who, who.tenant_id, body, operator=False))
 
 

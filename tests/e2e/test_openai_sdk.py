@@ -68,7 +68,7 @@ def test_second_turn_with_the_same_conversation_sees_the_first(client: openai.Op
         messages=[{"role": "user", "content": "¿Y cuánto tarda?"}],
         extra_body={"conversation_id": conversation},
     )
-    stored = local_stack.request("GET", f"/v1/bots/demo/conversations/{conversation}", key=local_stack.chat_key)
+    stored = local_stack.request("GET", f"/v1/bots/demo/conversations/{conversation}", key=local_stack.admin_key)
     assert stored.status_code == 200, stored.text
     messages = stored.json()["messages"]
     assert [m["role"] for m in messages] == ["user", "assistant", "user", "assistant"]

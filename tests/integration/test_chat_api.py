@@ -296,7 +296,7 @@ def test_conversation_read_and_erase(setup: ChatSetup) -> None:
 
 def test_other_tenants_conversations_are_invisible(setup: ChatSetup, other_tenant: TenantHandle) -> None:
     setup.chat({"message": "hola", "conversation_id": "c-private"})
-    other_key = other_tenant.new_key(["chat"])
+    other_key = other_tenant.new_key(["chat", "conversations"])  # allowed to read its own tenant's, not these
     path = "/v1/bots/shop/conversations/c-private"
     assert setup.tenant.api.call("GET", path, key=other_key).status == 404
     assert setup.tenant.api.call("DELETE", path, key=other_key).status == 404

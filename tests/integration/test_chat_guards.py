@@ -15,7 +15,7 @@ def guarded(tenant: TenantHandle, upstream: FakeOpenAI) -> ChatSetup:
     credential = {"api_key": "sk-test-guards-0000", "base_url": upstream.base_url}
     assert tenant.call("PUT", "/v1/credentials/openai", json_body=credential).status == 200
     make_bot(tenant, moderation={"mode": "both", "refusal_message": "No puedo ayudar con eso."})
-    return ChatSetup(tenant, tenant.new_key(["chat"]), upstream)
+    return ChatSetup(tenant, tenant.new_key(["chat", "conversations"]), upstream)
 
 
 def set_moderation(setup: ChatSetup, **policy: object) -> None:

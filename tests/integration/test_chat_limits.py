@@ -20,7 +20,7 @@ def priced(tenant: TenantHandle, upstream: FakeOpenAI) -> ChatSetup:
     assert tenant.call("PUT", "/v1/credentials/openai", json_body=credential).status == 200
     # These tests read the refusal itself: the bot answers the 429 rather than a handoff.
     make_bot(tenant, model="gpt-4o", sampling={"max_tokens": 100}, handoff={"on_limit_refusal": "error"})
-    return ChatSetup(tenant, tenant.new_key(["chat"]), upstream)
+    return ChatSetup(tenant, tenant.new_key(["chat", "conversations"]), upstream)
 
 
 def test_a_turn_costs_the_price_table_times_the_reported_usage_cached_tokens_included(priced: ChatSetup) -> None:

@@ -152,7 +152,7 @@ def test_no_secret_leaks_through_responses_audit_or_logs(
 
     # --- provider credentials: written, rotated, refused when malformed, read back masked, listed
     first, rotated = provider_keys["provider key"], provider_keys["rotated provider key"]
-    put = {"api_key": first, "base_url": "https://llm.example.com/v1", "organization": "org-hygiene"}
+    put = {"api_key": first, "base_url": "https://1.1.1.1/v1", "organization": "org-hygiene"}
     assert api.call("PUT", "/v1/credentials/openai", key=admin, json_body=put).status == 200
     assert api.call("PUT", "/v1/credentials/openai", key=admin, json_body={**put, "api_key": rotated}).status == 200
     for bad in (
@@ -243,7 +243,9 @@ def test_no_secret_leaks_through_chat_turns_provider_failures_or_moderation(
 
     tenant = api.call("POST", "/v1/admin/tenants", key=root_key, json_body={"name": "Hygiene Chat"}).json["id"]
     admin = remember("admin key", api.call("POST", f"/v1/admin/tenants/{tenant}/keys", key=root_key, json_body={}))
-    chat = remember("chat key", api.call("POST", "/v1/keys", key=admin, json_body={"scopes": ["chat", "moderate"]}))
+    chat = remember(
+        "chat key", api.call("POST", "/v1/keys", key=admin, json_body={"scopes": ["chat", "moderate", "conversations"]})
+    )
 
     # The upstream accepts only the tenant's key: every turn that answers proves the key reached it.
     upstream.set_api_key(provider_key)

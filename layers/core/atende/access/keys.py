@@ -19,7 +19,12 @@ class Scope(StrEnum):
     CHAT = "chat"
     MODERATE = "moderate"
     ADMIN = "admin"
+    CONVERSATIONS = "conversations"  # read and erase stored conversations by id; admin keys imply it
     OPERATOR = "operator"  # the root key only
+
+
+# A scope a broader one includes: an admin can already read and erase everything else of the tenant.
+IMPLIED_BY = {Scope.CONVERSATIONS: Scope.ADMIN}
 
 
 def new_key() -> str:
@@ -54,7 +59,7 @@ class Caller:
     key_prefix: str
 
     def require(self, scope: Scope) -> None:
-        if scope not in self.scopes:
+        if scope not in self.scopes and IMPLIED_BY.get(scope) not in self.scopes:
             raise Forbidden(f"This API key lacks the '{scope}' scope required here.", code="insufficient_scope")
 
     def require_admin_of(self, tenant_id: str) -> None:

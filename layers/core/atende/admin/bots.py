@@ -5,7 +5,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from pydantic import ValidationError
+
 from atende.access.keys import Caller
+from atende.admin.merge_patch import changed_paths, merge_patch
 from atende.models.bots import Bot, BotCreate, BotPatch, BotReplace, BotSettings
 from atende.models.common import utc_now
 from atende.models.tenants import Tenant
@@ -20,6 +23,9 @@ from atende.platform.errors import (
 from atende.store import stores
 from atende.store.bots import MAX_CONFIG_BYTES, config_document
 from atende.store.table import AuditEntry
+from atende.web.http import describe_validation_errors
+
+_READ_ONLY = {"id", "version", "created_at", "updated_at"}
 
 
 def _check_against_tenant(settings: BotSettings, tenant: Tenant) -> None:
@@ -104,11 +110,14 @@ def expected_version(body_version: int | None, if_match: str | None) -> tuple[in
 
 def _write(caller: Caller, current: Bot, settings: dict[str, Any], expected: int, from_if_match: bool) -> Bot:
     tenant = stores().tenants.require(caller.tenant_id)
-    merged = BotSettings.model_validate(settings)
+    try:
+        merged = BotSettings.model_validate(settings)
+    except ValidationError as error:  # a merged PATCH is validated here, not by the route: same 400, field named
+        raise describe_validation_errors(error.errors()) from None
     _check_against_tenant(merged, tenant)
     if expected != current.version:
         _version_mismatch(current, expected, from_if_match)
-    changed = sorted(k for k, v in merged.model_dump().items() if getattr(current, k) != getattr(merged, k, v))
+    changed = changed_paths(current.model_dump(mode="json", exclude=_READ_ONLY), merged.model_dump(mode="json"))
     bot = Bot(
         **merged.model_dump(),
         id=current.id,
@@ -142,10 +151,10 @@ def replace_bot(caller: Caller, bot_id: str, body: BotReplace, if_match: str | N
 
 
 def patch_bot(caller: Caller, bot_id: str, body: BotPatch, if_match: str | None) -> Bot:
+    """A JSON Merge Patch (RFC 7386) of the bot: nested objects merge, `null` resets a field, arrays replace."""
     current = get_bot(caller.tenant_id, bot_id)
     expected, from_if_match = expected_version(body.version, if_match)
-    changes = body.model_dump(exclude={"version"}, exclude_unset=True)
-    settings = {**current.model_dump(exclude={"id", "version", "created_at", "updated_at"}), **changes}
+    settings = merge_patch(current.model_dump(mode="json", exclude=_READ_ONLY), body.merge_patch())
     return _write(caller, current, settings, expected, from_if_match)
 
 

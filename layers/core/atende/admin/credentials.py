@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from atende.access.keys import Caller
 from atende.models.credentials import CredentialInfo, CredentialPut
-from atende.platform.errors import NotFound
+from atende.platform.errors import InvalidRequest, NotFound
 from atende.providers import credentials
+from atende.providers.endpoints import EndpointRefused, check_base_url
 from atende.store import stores
 from atende.store.table import AuditEntry
 
@@ -13,8 +14,12 @@ from atende.store.table import AuditEntry
 def store_credential(caller: Caller, provider: str, body: CredentialPut) -> CredentialInfo:
     """Write the secret, then record its provider (with the audit entry) so listing needs no ListSecrets."""
     stores().tenants.require(caller.tenant_id)  # never a secret for a deleted tenant (its key may still be cached)
-    info = credentials.put_credential(caller.tenant_id, provider, body)
-    changed = sorted(body.model_fields_set)
+    if body.base_url is not None:
+        try:
+            check_base_url(str(body.base_url))
+        except EndpointRefused as refused:
+            raise InvalidRequest(f"base_url: {refused}.", param="base_url", code="base_url_not_allowed") from None
+    info, changed = credentials.put_credential(caller.tenant_id, provider, body)
     audit = AuditEntry(caller.tenant_id, caller.key_prefix, "credential.put", f"credential/{provider}", changed)
     stores().credentials.record(caller.tenant_id, provider, info.updated_at or "", audit)
     return info

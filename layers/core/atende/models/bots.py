@@ -172,10 +172,20 @@ class BotReplace(BotSettings):
     updated_at: str | None = Field(default=None, description="Read-only; ignored.")
 
 
-class BotPatch(ConfigBody):
-    """A partial update: only the fields present change."""
+MergedObject = Annotated[
+    dict[str, Any], Field(description="Merged key by key into the bot's object; null in it resets that key.")
+]
 
-    version: int | None = Field(default=None, ge=1)
+
+class BotPatch(ConfigBody):
+    """A JSON Merge Patch (RFC 7386) of a bot: only what is sent changes, nested objects merge, arrays replace,
+    and `null` resets a field (at any depth) to its default.
+
+    Top-level types are checked here; the objects are checked once merged, so a 400 names the field of the merged
+    bot that is wrong (`sampling.temperature`). Every field of BotSettings has its entry (a unit test keeps it so).
+    """
+
+    version: int | None = Field(default=None, ge=1, description="The version you read; or send If-Match.")
     name: Label | None = None
     language: Language | None = None
     enabled: bool | None = None
@@ -183,18 +193,20 @@ class BotPatch(ConfigBody):
     provider: Slug | None = None
     rules: str | None = Field(default=None, max_length=20_000)
     knowledge_base: str | None = None
-    prompts: dict[PromptName, Annotated[str, StringConstraints(min_length=1, max_length=20_000)]] | None = Field(
-        default=None, max_length=50
-    )
+    prompts: MergedObject | None = None
     default_prompts: list[PromptName] | None = Field(default=None, max_length=20)
-    sampling: SamplingDefaults | None = None
-    history: HistorySettings | None = None
-    moderation: ModerationPolicy | None = None
-    handoff: HandoffSettings | None = None
+    sampling: MergedObject | None = None
+    history: MergedObject | None = None
+    moderation: MergedObject | None = None
+    handoff: MergedObject | None = None
     instant_answers: list[InstantAnswer] | None = Field(default=None, max_length=200)
     fallbacks: list[FallbackProvider] | None = Field(default=None, max_length=5)
     redact_pii: bool | None = None
     deadline_seconds: Deadline | None = Field(default=None, description="Per-call deadline, 1 to 25 s.")
+
+    def merge_patch(self) -> dict[str, Any]:
+        """The patch document as sent (explicit nulls kept, `version` left out)."""
+        return self.model_dump(mode="json", exclude_unset=True, exclude={"version"})
 
 
 class Bot(BotSettings):

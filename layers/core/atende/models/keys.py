@@ -8,12 +8,18 @@ from pydantic import Field
 
 from atende.models.common import ConfigBody, Label, ResponseModel
 
-TenantScope = Literal["chat", "moderate", "admin"]
+TenantScope = Literal["chat", "moderate", "admin", "conversations"]
 
 
 class KeyCreate(ConfigBody):
     label: Label = "unnamed"
-    scopes: list[TenantScope] = Field(default=["chat", "moderate"], min_length=1, max_length=3)
+    scopes: list[TenantScope] = Field(
+        default=["chat", "moderate"],
+        min_length=1,
+        max_length=4,
+        description="chat, moderate, admin (the config API), conversations (read and erase stored conversations "
+        "by id; admin keys have it too).",
+    )
     allow_query_param: bool = Field(
         default=False,
         description="Accept this key as ?api_key=… (for tools that cannot set headers; the URL ends up in logs).",

@@ -27,6 +27,8 @@ class Settings(BaseModel):
     # The local stack only (never set by the template): its offline upstream, where a credential without a
     # `base_url`, and a tenant without any credential, are sent, so every tenant created locally can chat offline.
     offline_upstream_url: str = ""
+    # Only the local stack sets this (its fake upstream listens on loopback); the template never does.
+    allow_loopback_providers: bool = False
 
 
 _ENV = {
@@ -41,6 +43,7 @@ _ENV = {
     "auth_cache_ttl_seconds": "AUTH_CACHE_TTL_SECONDS",
     "budget_counter_shards": "BUDGET_COUNTER_SHARDS",
     "offline_upstream_url": "OFFLINE_UPSTREAM_URL",
+    "allow_loopback_providers": "ALLOW_LOOPBACK_PROVIDERS",
 }
 
 

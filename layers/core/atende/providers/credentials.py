@@ -17,6 +17,9 @@ from atende.models.credentials import CredentialInfo, CredentialPut, mask
 from atende.platform import aws
 from atende.platform.errors import Conflict
 from atende.platform.settings import get_settings
+from atende.providers.endpoints import masked_url
+
+CREDENTIAL_FIELDS = ("api_key", "base_url", "organization")
 
 WRITE_ATTEMPTS = 6
 RESTORE_WAIT_SECONDS = 0.5
@@ -73,17 +76,23 @@ def get_credential(tenant_id: str, provider: str, *, force: bool = False) -> Pro
     return ProviderCredential(provider, value["api_key"], base_url, value.get("organization"))
 
 
-def put_credential(tenant_id: str, provider: str, body: CredentialPut) -> CredentialInfo:
-    """Create or replace the secret; the previous value stays as AWSPREVIOUS for rollback."""
+def put_credential(tenant_id: str, provider: str, body: CredentialPut) -> tuple[CredentialInfo, list[str]]:
+    """Create or replace the secret; the previous value stays as AWSPREVIOUS for rollback.
+
+    Also returns the names of the fields whose value changed (a PUT is whole: a field left out is cleared), so a
+    rotated key is audited as `api_key` without its value ever leaving this function.
+    """
     document = {
         "api_key": body.api_key.get_secret_value(),
         "base_url": str(body.base_url).rstrip("/") if body.base_url else None,
         "organization": body.organization,
         "updated_at": utc_now(),
     }
+    previous = _read(credential_secret_name(tenant_id, provider), force=True) or {}
+    changed = [name for name in CREDENTIAL_FIELDS if previous.get(name) != document[name]]
     _write(tenant_id, provider, json.dumps(document))
     _provider().clear_cache()
-    return _info(provider, document)
+    return _info(provider, document), changed
 
 
 def _write(tenant_id: str, provider: str, secret_string: str) -> None:
@@ -173,7 +182,7 @@ def _info(provider: str, document: dict[str, Any]) -> CredentialInfo:
     return CredentialInfo(
         provider=provider,
         api_key_mask=mask(str(document.get("api_key", ""))),
-        base_url=document.get("base_url"),
+        base_url=masked_url(document.get("base_url")),
         organization=document.get("organization"),
         updated_at=document.get("updated_at"),
     )

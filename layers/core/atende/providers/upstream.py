@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -24,11 +25,14 @@ from atende.platform.errors import (
 )
 from atende.platform.observability import logger, tracer
 from atende.providers import credentials
+from atende.providers.endpoints import EndpointRefused, check_base_url
 
 RETRYABLE_STATUS = {408, 409, 429, 500, 502, 503, 504}
 MAX_ATTEMPTS_PER_PROVIDER = 3
 BACKOFF_BASE_SECONDS = 0.25
 MIN_ATTEMPT_SECONDS = 0.5  # not worth starting an attempt with less time than this left
+# In logs, anything long enough to be a key or token in a provider's error text is blanked (it may echo the key).
+_SECRET_LIKE = re.compile(r"[A-Za-z0-9_\-.~+/=*]{16,}")
 
 
 @dataclass(frozen=True)
@@ -91,12 +95,27 @@ def call_with_failover[T](
                     if isinstance(last, UpstreamTimeout)
                     else UpstreamTimeout(f"The model provider did not answer within {deadline.seconds:g} s.")
                 )
+            if credential.base_url:  # again at call time: DNS may answer otherwise than when the URL was stored
+                try:
+                    check_base_url(credential.base_url)
+                except EndpointRefused as refused:
+                    logger.warning(
+                        "provider base_url refused", extra={"provider": target.provider, "why": str(refused)}
+                    )
+                    failures.append(f"{target.provider}: base_url refused")
+                    last = UpstreamError(
+                        f"The '{target.provider}' credential's base_url is not a public https address now. "
+                        f"A tenant admin must fix it: PUT /v1/credentials/{target.provider}.",
+                        code="base_url_not_allowed",
+                    )
+                    break
             attempts += 1
             client = _client(credential.api_key, credential.base_url, credential.organization)
             try:
                 return request(client, target, remaining), target, attempts, failures
-            except openai.AuthenticationError:
+            except openai.AuthenticationError as error:
                 failures.append(f"{target.provider}: 401")
+                _log_refusal(error, target, credential)
                 if not credential_refreshed:  # a rotated key takes effect at once: read the secret again
                     credential_refreshed = True
                     fresh = _credential(tenant_id, target.provider, force=True)
@@ -115,9 +134,11 @@ def call_with_failover[T](
                 last = UpstreamTimeout(f"The model provider did not answer within {deadline.seconds:g} s.")
             except openai.APIConnectionError as error:
                 failures.append(f"{target.provider}: connection error")
-                last = UpstreamUnavailable(f"Could not reach the '{target.provider}' provider: {error}.")
+                logger.warning("provider unreachable", extra={"provider": target.provider, "error": str(error)})
+                last = UpstreamUnavailable(f"Could not reach the '{target.provider}' provider.")
             except openai.APIStatusError as error:
                 failures.append(f"{target.provider}: {error.status_code}")
+                _log_refusal(error, target, credential)
                 last = _map_status(error, target)
                 if error.status_code not in RETRYABLE_STATUS:
                     if isinstance(last, InvalidRequest):
@@ -170,20 +191,45 @@ def _upstream_message(error: openai.APIStatusError) -> str:
     return str(message or error.message)[:300]
 
 
+def redacted(text: str, credential: credentials.ProviderCredential) -> str:
+    """A provider's error text fit for logs: the stored key, and anything shaped like a key or token, blanked."""
+    return _SECRET_LIKE.sub("[redacted]", text.replace(credential.api_key, "[redacted]"))
+
+
+def _log_refusal(error: openai.APIStatusError, target: Target, credential: credentials.ProviderCredential) -> None:
+    """The provider's own text goes to the logs only (redacted): callers get Atende's short message."""
+    logger.warning(
+        "provider refused the request",
+        extra={
+            "provider": target.provider,
+            "status": error.status_code,
+            "provider_message": redacted(_upstream_message(error), credential),
+        },
+    )
+
+
 def _map_status(error: openai.APIStatusError, target: Target) -> AtendeError:
-    status = error.status_code
-    message = _upstream_message(error)
+    """Atende's own short message per status: a provider's text can echo the key or the prompt, so it is never
+    relayed (it is logged, redacted, by `_log_refusal`)."""
+    status, provider = error.status_code, target.provider
     if status == 429:
         retry_after = error.response.headers.get("retry-after") or "1"
         return RateLimited(
-            f"The '{target.provider}' provider is rate limiting this tenant: {message}",
+            f"The '{provider}' provider is rate limiting this tenant (429); retry after Retry-After seconds.",
             headers={"Retry-After": retry_after},
         )
     if status in (400, 404, 422):
-        return InvalidRequest(f"The provider refused the request ({status}): {message}", code="provider_bad_request")
+        return InvalidRequest(
+            f"The '{provider}' provider refused the request ({status}): check the model name and the parameters "
+            "sent (the provider's own message is in Atende's logs).",
+            code="provider_bad_request",
+        )
     if status == 403:
-        return UpstreamError(f"The '{target.provider}' provider denied access ({message}).", code="provider_forbidden")
-    return UpstreamUnavailable(f"The '{target.provider}' provider failed ({status}): {message}")
+        return UpstreamError(
+            f"The '{provider}' provider answered 403: check the tenant's credential and its access to the model.",
+            code="provider_forbidden",
+        )
+    return UpstreamUnavailable(f"The '{provider}' provider failed ({status}).")
 
 
 REASONING_MODEL_PREFIXES = ("o1", "o3", "o4", "gpt-5")

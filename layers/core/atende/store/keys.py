@@ -77,6 +77,28 @@ class KeyStore(TableStore):
             ConsistentRead=True,
         )
 
+    def standing(self, tenant_id: str, key_id: str) -> tuple[bool, str | None]:
+        """Whether the key is live and its tenant's status (None: no tenant, or a tombstone), in one consistent
+        BatchGetItem of the key's reference and the tenant's profile: what a write re-checks past the auth cache."""
+        profile = {"PK": tenant_pk(tenant_id), "SK": "PROFILE"}
+        request: dict[str, Any] = {
+            self.name: {
+                "Keys": [_ref(tenant_id, key_id), profile],
+                "ConsistentRead": True,
+                "ProjectionExpression": "PK, SK, revoked_at, #status",
+                "ExpressionAttributeNames": {"#status": "status"},
+            }
+        }
+        found: dict[str, dict[str, Any]] = {}
+        while request:
+            answer = self.table.meta.client.batch_get_item(RequestItems=request)
+            found.update({str(item["SK"]): item for item in answer.get("Responses", {}).get(self.name, [])})
+            request = answer.get("UnprocessedKeys") or {}
+        ref = found.get(f"KEY#{key_id}")
+        status = found.get("PROFILE", {}).get("status")
+        live_status = None if status is None or status == "deleted" else str(status)
+        return ref is not None and "revoked_at" not in ref, live_status
+
     def list(self, tenant_id: str) -> list[KeyInfo]:
         return sorted((KeyInfo.model_validate(ref) for ref in self._refs(tenant_id)), key=lambda k: k.created_at)
 

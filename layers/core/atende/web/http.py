@@ -36,6 +36,7 @@ from atende.platform.observability import logger
 MAX_BODY_BYTES = 256 * 1024  # generous for a chat turn; a 1 MB message is refused before validation
 MAX_INSPECTED_BYTES = 4 * 1024 * 1024  # up to this size, a refused body is parsed to name the field at fault
 _BODY_METHODS = {"POST", "PUT", "PATCH"}
+MERGE_PATCH = "application/merge-patch+json"  # RFC 7386's media type: JSON, accepted on PATCH
 _SOURCES = {"body", "query", "path", "header", "cookie", "form", "file"}
 _NOT_AN_OBJECT = "The request body must be a JSON object."
 _FIELD_SEGMENT = re.compile(r"[^\[\]()'\", ]+")  # a field or key, not a union member like literal['a','b']
@@ -95,8 +96,12 @@ def _refuse_malformed_body(app: ApiGatewayResolver) -> Response | None:
     event = app.current_event
     if event.http_method not in _BODY_METHODS:
         return None
-    content_type = (event.headers.get("content-type") or "").split(";")[0].strip().lower()
-    if content_type and content_type != "application/json":
+    content_type = _media_type(app)
+    if (
+        content_type
+        and content_type != "application/json"
+        and (content_type, event.http_method) != (MERGE_PATCH, "PATCH")
+    ):
         return error_response(
             UnsupportedMediaType(
                 f"Send JSON with 'Content-Type: application/json' (got '{content_type}').", param="Content-Type"
@@ -165,11 +170,21 @@ def _too_large(body: str) -> PayloadTooLarge:
     return PayloadTooLarge(f"{field}: too large{detail}. {limit}.", param=field)
 
 
+def _media_type(app: EventHandlerInstance) -> str:
+    return (app.current_event.headers.get("content-type") or "").split(";")[0].strip().lower()
+
+
 class _BodyCheckedValidation(OpenAPIRequestValidationMiddleware):
     """Powertools' request validation, preceded by the JSON-only body checks."""
 
     def handler(self, app: EventHandlerInstance, next_middleware: NextMiddleware) -> Response:
         return _refuse_malformed_body(app) or super().handler(app, next_middleware)
+
+    def _get_body(self, app: EventHandlerInstance) -> dict[str, Any]:
+        # Powertools parses only application/json as JSON; a merge patch is JSON too (checked above to be PATCH).
+        if _media_type(app) == MERGE_PATCH:
+            return self._parse_json_data(app)
+        return super()._get_body(app)
 
 
 def make_resolver(*, strip_prefixes: list[str] | None = None) -> APIGatewayRestResolver:
