@@ -22,7 +22,7 @@ from atende.platform.observability import logger, tracer
 from atende.providers.tokens import warm
 from atende.web.http import caller, header, json_response, make_resolver
 
-app = make_resolver()
+app = make_resolver(webhook_resources=frozenset({"/v1/bots/{bot}/chat"}))  # also forms and text/plain
 warm()  # load the tokenizer at init (SnapStart snapshots it), not on the first turn
 
 BotId = Annotated[str, Path(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
