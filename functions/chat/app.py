@@ -17,7 +17,8 @@ from atende.chat.idempotency import register_context, run_once
 from atende.chat.requests import from_completions, from_webhook
 from atende.chat.responses import completion_answer, sse_stream, webhook_answer
 from atende.chat.turn import run_turn
-from atende.models.chat import ChatCompletionRequest, ConversationId, WebhookChatRequest
+from atende.models.chat import ChatCompletionRequest, WebhookChatRequest
+from atende.models.webhook_inputs import conversation_id_from_path
 from atende.platform.observability import logger, tracer
 from atende.providers.tokens import warm
 from atende.web.http import caller, header, json_response, make_resolver
@@ -26,6 +27,15 @@ app = make_resolver(webhook_resources=frozenset({"/v1/bots/{bot}/chat"}))  # als
 warm()  # load the tokenizer at init (SnapStart snapshots it), not on the first turn
 
 BotId = Annotated[str, Path(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
+# A conversation id percent-encoded (any printable text up to 128 characters, so up to 12 bytes each encoded).
+ConversationSegment = Annotated[
+    str,
+    Path(
+        max_length=1536,
+        description="The conversation id, percent-encoded: any printable text up to 128 characters "
+        "(`%2B5491100000000` for `+5491100000000`, `Mar%C3%ADa%20Jos%C3%A9` for `María José`).",
+    ),
+]
 
 
 def _request_id() -> str:
@@ -96,7 +106,7 @@ def get_model(model: Annotated[str, Path(max_length=128)]) -> Response[dict]:
 @app.get("/v1/bots/<bot>/conversations/<conversation>", tags=["conversations"])
 def get_conversation(
     bot: BotId,
-    conversation: Annotated[ConversationId, Path()],
+    conversation: ConversationSegment,
     limit: Annotated[int, Query(ge=1, le=1000, description="At most this many messages in the page.")] = 1000,
     cursor: Annotated[
         str | None, Query(max_length=64, pattern=r"^[A-Za-z0-9_-]+$", description="`next_cursor` of the last page.")
@@ -105,14 +115,15 @@ def get_conversation(
     """A stored conversation, oldest first, in pages: `limit` messages or about 5 MB, then `next_cursor`."""
     who = caller(app)
     who.require(Scope.CHAT)
-    return json_response(read_conversation(who.tenant_id, bot, conversation, limit=limit, cursor=cursor))
+    conversation_id = conversation_id_from_path(conversation)
+    return json_response(read_conversation(who.tenant_id, bot, conversation_id, limit=limit, cursor=cursor))
 
 
 @app.delete("/v1/bots/<bot>/conversations/<conversation>", tags=["conversations"])
-def erase_conversation(bot: BotId, conversation: Annotated[ConversationId, Path()]) -> Response[dict]:
+def erase_conversation(bot: BotId, conversation: ConversationSegment) -> Response[dict]:
     who = caller(app)
     who.require(Scope.CHAT)
-    return json_response(delete_conversation(who, bot, conversation))
+    return json_response(delete_conversation(who, bot, conversation_id_from_path(conversation)))
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True, log_event=False)

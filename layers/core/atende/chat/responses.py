@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, Literal
 
 from atende.billing.budget import Usage
 from atende.chat.turns import TurnResult
@@ -13,7 +13,9 @@ from atende.web.sizes import ANSWER_BUDGET_BYTES, wire_bytes
 WEBHOOK_REPLY_BUDGET_BYTES = 10_000
 
 
-def webhook_answer(turn: TurnResult, bot_id: str, *, include_history: bool, include_raw: bool) -> dict[str, Any]:
+def webhook_answer(
+    turn: TurnResult, bot_id: str, *, include_history: bool | Literal["full"], include_raw: bool
+) -> dict[str, Any]:
     """What a no-code tool maps: `reply` first, the rest flat, and `choices` in OpenAI's shape."""
     responses = [text_of((c.get("message") or {}).get("content")) for c in turn.choices]
     answer: dict[str, Any] = {
