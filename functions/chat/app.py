@@ -15,7 +15,7 @@ from atende.chat.conversations import bot_model, bot_models, delete_conversation
 from atende.chat.degraded import run_turn_or_handoff
 from atende.chat.idempotency import register_context, run_once
 from atende.chat.requests import from_completions, from_webhook
-from atende.chat.responses import completion_answer, sse_stream, webhook_answer
+from atende.chat.responses import completion_answer, sse_stream, wants_json_reply, webhook_answer
 from atende.chat.turn import run_turn
 from atende.models.chat import ChatCompletionRequest, WebhookChatRequest
 from atende.models.webhook_inputs import conversation_id_from_path
@@ -58,7 +58,11 @@ def webhook_chat(bot: BotId, body: Annotated[WebhookChatRequest, Body()]) -> Res
         _idempotency_key(),
         fingerprint,
         lambda: webhook_answer(
-            run_turn_or_handoff(turn), bot, include_history=body.return_history, include_raw=body.raw
+            run_turn_or_handoff(turn),
+            bot,
+            include_history=body.return_history,
+            include_raw=body.raw,
+            json_reply=wants_json_reply(turn),
         ),
     )
     return json_response(answer)
