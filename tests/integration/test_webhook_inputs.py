@@ -110,3 +110,11 @@ def test_the_flat_moderation_route_takes_forms_and_text_plain(tenant: TenantHand
         answer = tenant.api.call("POST", "/v1/moderate", key=key, data=body, headers={"Content-Type": content_type})
         assert answer.status == 200, answer.text
         assert answer.json["flagged"] is True
+
+
+def test_the_openapi_document_lists_the_accepted_media_types(setup: ChatSetup) -> None:
+    document = setup.tenant.api.call("GET", "/openapi.json").json
+    for path in ("/v1/bots/{bot}/chat", "/v1/moderate"):
+        content = document["paths"][path]["post"]["requestBody"]["content"]
+        assert set(content) == {"application/json", "application/x-www-form-urlencoded", "text/plain"}
+    assert set(document["paths"]["/v1/chat/completions"]["post"]["requestBody"]["content"]) == {"application/json"}

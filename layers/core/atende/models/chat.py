@@ -88,7 +88,11 @@ class SamplingOverrides(BaseModel):
     presence_penalty: float | None = Field(default=None, ge=-2, le=2)
     max_tokens: int | None = Field(default=None, ge=1, le=128_000)
     n: int | None = Field(default=None, ge=1, le=8)
-    conversation_id: ConversationId | None = None
+    conversation_id: ConversationId | None = Field(
+        default=None,
+        description="Any printable text up to 128 characters (`+5491100000000`, `-1001234567890`, `María José`), "
+        "trimmed; percent-encode it in paths.",
+    )
     prompts: list[PromptName] | None = Field(default=None, max_length=20)
     use_history: bool = True
 

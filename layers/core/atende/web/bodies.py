@@ -80,3 +80,15 @@ def relabel_as_json(event: dict[str, Any], received: str) -> None:
         for key in [k for k in headers if k.lower() == "content-type"]:
             del headers[key]
         headers["Content-Type"] = JSON if name == "headers" else [JSON]
+
+
+def document_webhook_media_types(document: dict[str, Any], resources: frozenset[str]) -> None:
+    """State in an OpenAPI document that the webhook operations take the same body as a form or as text/plain."""
+    for path in resources:
+        for operation in (document.get("paths", {}).get(path) or {}).values():
+            content = (operation.get("requestBody") or {}).get("content") or {}
+            if JSON not in content:
+                continue
+            schema = content[JSON].get("schema")
+            content[FORM] = {"schema": schema}
+            content[TEXT] = {"schema": {"type": "string", "description": "The same body, as JSON text."}}
