@@ -97,7 +97,7 @@ def test_a_form_over_256_kb_is_a_413(setup: ChatSetup) -> None:
     answer = _post(
         setup, "/v1/bots/shop/chat", urlencode({"message": "x" * 300_000}), "application/x-www-form-urlencoded"
     )
-    assert answer.status == 413
+    assert answer.status == 413 and answer.error["param"] == "message"
     assert not setup.chat_requests()
 
 

@@ -1,4 +1,4 @@
-"""The resolver factory every function uses: validation on, OpenAI-style error envelopes, JSON-only bodies."""
+"""The resolver factory every function uses: validation on, OpenAI-style error envelopes, bodies checked first."""
 
 from __future__ import annotations
 
@@ -24,7 +24,15 @@ from atende.access.keys import Caller
 from atende.platform import aws
 from atende.platform.errors import AtendeError, InvalidRequest, NotFound, PayloadTooLarge, UnsupportedMediaType
 from atende.platform.observability import logger
-from atende.web.bodies import JSON, WEBHOOK_MEDIA_TYPES, media_type, refuse_media_type, relabel_as_json
+from atende.web.bodies import (
+    FORM,
+    JSON,
+    WEBHOOK_MEDIA_TYPES,
+    form_fields,
+    media_type,
+    refuse_media_type,
+    relabel_as_json,
+)
 
 MAX_BODY_BYTES = 256 * 1024  # generous for a chat turn; a 1 MB message is refused before validation
 MAX_INSPECTED_BYTES = 4 * 1024 * 1024  # up to this size, a refused body is parsed to name the field at fault
@@ -98,7 +106,8 @@ def _refuse_malformed_body(app: ApiGatewayResolver, webhook_resources: frozenset
     body = event.body or ""
     size = len(body) * 3 // 4 if event.is_base64_encoded else len(body.encode("utf-8", "surrogatepass"))
     if size > MAX_BODY_BYTES:
-        return error_response(_too_large(body if size <= MAX_INSPECTED_BYTES and not event.is_base64_encoded else ""))
+        inspected = body if size <= MAX_INSPECTED_BYTES and not event.is_base64_encoded else ""
+        return error_response(_too_large(inspected, is_form=received == FORM))
     if received and event.headers.get("content-type") != JSON:
         # Powertools matches `application/json` case-sensitively and knows no text/plain: hand it plain JSON.
         try:
@@ -151,12 +160,12 @@ def non_finite_path(value: Any) -> str | None:
     return None
 
 
-def _too_large(body: str) -> PayloadTooLarge:
-    """413 naming the field that made the body too large, when the body is a JSON object we can still read."""
+def _too_large(body: str, *, is_form: bool = False) -> PayloadTooLarge:
+    """413 naming the field that made the body too large, when the body is a JSON object or form we can still read."""
     limit = f"The request body is over {MAX_BODY_BYTES // 1024} KB"
     try:
-        parsed = json.loads(body) if body else None
-    except ValueError:
+        parsed = (form_fields(body) if is_form else json.loads(body)) if body else None
+    except (ValueError, AtendeError):
         parsed = None
     if not isinstance(parsed, dict) or not parsed:
         return PayloadTooLarge(f"{limit}.", param="body")
