@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import re
 import time
@@ -69,6 +70,17 @@ def routes_from_template(template: Path = TEMPLATE) -> tuple[list[Route], dict[s
     return routes, gateway_responses
 
 
+def raw_path(request: Request) -> str:
+    """The path as the client sent it, still percent-encoded, as API Gateway REST routes it and passes it on
+    (`path`, `pathParameters`): an encoded `/` stays inside its segment, and decoding is the function's job."""
+    raw = request.environ.get("RAW_URI") or request.environ.get("REQUEST_URI")
+    if not isinstance(raw, str) or not raw.startswith("/"):
+        return request.path
+    with contextlib.suppress(UnicodeError):  # WSGI carries raw bytes as latin-1: UTF-8 sent unencoded is text again
+        raw = raw.encode("latin-1").decode("utf-8")
+    return raw.split("?", 1)[0]
+
+
 class ApiGatewayEmulator:
     """A WSGI app answering like API Gateway's REST proxy integration in front of our functions."""
 
@@ -81,7 +93,7 @@ class ApiGatewayEmulator:
 
     def handle(self, request: Request) -> Response:
         started = time.time()
-        path, method = request.path, request.method.upper()
+        path, method = raw_path(request), request.method.upper()
         route, params = self._find(method, path)
         if route is None:  # API Gateway answers an unknown path or method alike
             return self._gateway_error("MISSING_AUTHENTICATION_TOKEN", 404)
@@ -104,6 +116,7 @@ class ApiGatewayEmulator:
         return None, None
 
     def _proxy_event(self, request: Request, route: Route, params: dict[str, str], started: float) -> dict[str, Any]:
+        path = raw_path(request)
         headers = {k: v for k, v in request.headers.items()}
         multi_headers: dict[str, list[str]] = {}
         for k, v in request.headers.items():
@@ -117,7 +130,7 @@ class ApiGatewayEmulator:
         request_id = str(uuid.uuid4())
         return {
             "resource": route.path,
-            "path": request.path,
+            "path": path,
             "httpMethod": request.method.upper(),
             "headers": headers,
             "multiValueHeaders": multi_headers,
@@ -130,7 +143,7 @@ class ApiGatewayEmulator:
             "requestContext": {
                 "resourcePath": route.path,
                 "httpMethod": request.method.upper(),
-                "path": f"/{self.stage}{request.path}",
+                "path": f"/{self.stage}{path}",
                 "stage": self.stage,
                 "requestId": request_id,
                 "extendedRequestId": request_id,

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from aws_lambda_powertools.event_handler.openapi.merge import OpenAPIMerge
 
+from atende.web.bodies import document_webhook_media_types
 from devtools.functions import FUNCTIONS, load_function
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -31,7 +32,11 @@ def build() -> str:
     for name in FUNCTIONS:
         module = load_function(name, container="openapi")
         if module is not None and hasattr(module, "app"):
-            merge.add_schema(json.loads(module.app.get_openapi_json_schema(title="Atende API", version="1.0.0")))
+            schema = json.loads(module.app.get_openapi_json_schema(title="Atende API", version="1.0.0"))
+            document_webhook_media_types(
+                schema, getattr(module.app._request_validation_middleware, "webhook_resources", frozenset())
+            )
+            merge.add_schema(schema)
     return json.dumps(merge.get_openapi_schema(), indent=1, sort_keys=True, ensure_ascii=False) + "\n"
 
 

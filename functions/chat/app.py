@@ -16,18 +16,28 @@ from atende.chat.conversations import bot_model, bot_models, delete_conversation
 from atende.chat.degraded import run_turn_or_handoff, webhook_soft_limit
 from atende.chat.idempotency import register_context, run_once
 from atende.chat.requests import from_completions, from_webhook
-from atende.chat.responses import atende_headers, completion_answer, sse_stream, webhook_answer
+from atende.chat.responses import atende_headers, completion_answer, sse_stream, wants_json_reply, webhook_answer
 from atende.chat.turn import run_turn
 from atende.chat.turns import TurnRequest
-from atende.models.chat import ChatCompletionRequest, ConversationId, WebhookChatRequest
+from atende.models.chat import ChatCompletionRequest, WebhookChatRequest
+from atende.models.webhook_inputs import conversation_id_from_path
 from atende.platform.observability import logger, tracer
 from atende.providers.tokens import warm
 from atende.web.http import header, json_response, make_resolver, request_caller
 
-app = make_resolver()
+app = make_resolver(webhook_resources=frozenset({"/v1/bots/{bot}/chat"}))  # also forms and text/plain
 warm()  # load the tokenizer at init (SnapStart snapshots it), not on the first turn
 
 BotId = Annotated[str, Path(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
+# A conversation id percent-encoded (any printable text up to 128 characters, so up to 12 bytes each encoded).
+ConversationSegment = Annotated[
+    str,
+    Path(
+        max_length=1536,
+        description="The conversation id, percent-encoded: any printable text up to 128 characters "
+        "(`%2B5491100000000` for `+5491100000000`, `Mar%C3%ADa%20Jos%C3%A9` for `María José`).",
+    ),
+]
 
 
 def _request_id() -> str:
@@ -57,7 +67,14 @@ def webhook_chat(bot: BotId, body: Annotated[WebhookChatRequest, Body()]) -> Res
 def _webhook_answer(turn: TurnRequest, bot: str, body: WebhookChatRequest) -> dict[str, Any]:
     result = run_turn_or_handoff(turn)  # first: the soft limit read after it counts this turn's spend
     soft_limit = webhook_soft_limit(turn.tenant_id)
-    return webhook_answer(result, bot, include_history=body.return_history, include_raw=body.raw, soft_limit=soft_limit)
+    return webhook_answer(
+        result,
+        bot,
+        include_history=body.return_history,
+        include_raw=body.raw,
+        soft_limit=soft_limit,
+        json_reply=wants_json_reply(turn),
+    )
 
 
 @app.post("/v1/chat/completions", tags=["chat"])
@@ -102,7 +119,7 @@ def get_model(model: Annotated[str, Path(max_length=128)]) -> Response[dict]:
 @app.get("/v1/bots/<bot>/conversations/<conversation>", tags=["conversations"])
 def get_conversation(
     bot: BotId,
-    conversation: Annotated[ConversationId, Path()],
+    conversation: ConversationSegment,
     limit: Annotated[int, Query(ge=1, le=1000, description="At most this many messages in the page.")] = 1000,
     cursor: Annotated[
         str | None, Query(max_length=64, pattern=r"^[A-Za-z0-9_-]+$", description="`next_cursor` of the last page.")
@@ -115,16 +132,17 @@ def get_conversation(
     who = request_caller(app)
     who.require(Scope.CONVERSATIONS)
     require_standing(who)
-    return json_response(read_conversation(who.tenant_id, bot, conversation, limit=limit, cursor=cursor))
+    conversation_id = conversation_id_from_path(conversation)
+    return json_response(read_conversation(who.tenant_id, bot, conversation_id, limit=limit, cursor=cursor))
 
 
 @app.delete("/v1/bots/<bot>/conversations/<conversation>", tags=["conversations"])
-def erase_conversation(bot: BotId, conversation: Annotated[ConversationId, Path()]) -> Response[dict]:
+def erase_conversation(bot: BotId, conversation: ConversationSegment) -> Response[dict]:
     """Erase a stored conversation (right to erasure); needs the `conversations` scope (admin keys have it)."""
     who = request_caller(app)
     who.require(Scope.CONVERSATIONS)
     require_standing(who)
-    return json_response(delete_conversation(who, bot, conversation))
+    return json_response(delete_conversation(who, bot, conversation_id_from_path(conversation)))
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True, log_event=False)

@@ -24,7 +24,7 @@ from atende.models.moderation import (
 from atende.platform.observability import logger, tracer
 from atende.web.http import caller, json_response, make_resolver
 
-app = make_resolver()
+app = make_resolver(webhook_resources=frozenset({"/v1/moderate"}))  # also forms and text/plain
 
 
 def moderator() -> Caller:

@@ -1,121 +1,122 @@
-"""Every example on the SDK pages of docs/integrations/ runs against the local stack with the real client.
+"""Every request shown on the `docs/integrations/` pages, sent as written to the running local stack.
 
-Each code block runs as written, with only the stack's URL (a random port here) and keys replaced, and what it
-prints is checked against what the page says each field holds: the OpenAI Python SDK (the dev environment's), the
-OpenAI JavaScript SDK (pinned in tests/e2e/js, `make js-deps`) and langchain-openai (`.langchain/`, `make
-langchain-env`)."""
+A page marks a request for this test with an HTML comment right before a fenced code block:
+
+    <!-- atende-e2e: POST /v1/bots/demo/chat; content-type: application/x-www-form-urlencoded; expect: reply -->
+    ```
+    message=Hola
+    conversation_id=zap-1
+    ```
+
+- the first item is the method and path (the demo tenant's routes; the demo chat key is sent as a Bearer token);
+- `content-type` (default `application/json`): for a form, each line of the block is one `name=value` pair,
+  joined with `&` (values as a tool sends them, already percent-encoded where needed); any other body is sent
+  as the block's text exactly;
+- `expect`: comma-separated fields of the JSON answer that must be present and not null, dotted for nesting
+  (`choices.0.message.content`);
+- `status` (default 200); `header: Name=Value` (repeatable) adds a request header.
+
+Pages without markers (or blocks that are not requests) are left alone; any page of the folder can add some.
+"""
 
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
-from dataclasses import dataclass
+import uuid
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from devtools.seed import DEFAULT_ADMIN_KEY, DEFAULT_DEMO_KEY
-from tests.e2e.conftest import ROOT, LocalStack
+from tests.e2e.conftest import LocalStack
 
-PAGES = ROOT / "docs" / "integrations"
-JS = ROOT / "tests" / "e2e" / "js"
+pytestmark = pytest.mark.e2e
+
+PAGES = Path(__file__).resolve().parents[2] / "docs" / "integrations"
+TOOL_PAGES = ("weni-rapidpro.md", "typebot.md", "n8n.md", "zapier.md", "make.md", "qflow.md")
+MARKED_BLOCK = re.compile(r"<!--\s*atende-e2e:\s*(?P<spec>.*?)-->\s*\n```[^\n]*\n(?P<body>.*?)\n```", re.DOTALL)
 
 
-@dataclass(frozen=True)
-class Client:
+@dataclass
+class PageRequest:
     page: str
-    language: str  # of the page's code blocks
-    command: tuple[str, ...]  # the code is appended
-    installed: Path  # exists once its Makefile target ran
-    target: str
-    outputs: tuple[tuple[str, ...], ...]  # per example, in page order: one pattern per printed line
-    cwd: Path = ROOT
+    method: str
+    path: str
+    body: str
+    content_type: str = "application/json"
+    expect: list[str] = field(default_factory=list)
+    status: int = 200
+    headers: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def id(self) -> str:
+        return f"{self.page}:{self.method} {self.path}:{self.body[:30]!r}"
+
+    def payload(self) -> str:
+        if self.content_type.split(";")[0].strip().lower() == "application/x-www-form-urlencoded":
+            return "&".join(line.strip() for line in self.body.splitlines() if line.strip())
+        return self.body
 
 
-# The pages' examples print the same things in the same order: the reply, where its fields are, a handoff,
-# two errors (with their `param`), an Idempotency-Key replay, and a stream.
-CLIENTS = {
-    "python": Client(
-        "openai-python.md",
-        "python",
-        (sys.executable, "-c"),
-        Path(sys.executable),
-        "venv",
-        (
-            (r".*\$7\.990.*", r"whatsapp:\+5491100000001 \S+ model False", r"\d+ \d+"),
-            (r"to a person: keyword - Te comunico con una persona de nuestro equipo\.",),
-            (r"404 bot_not_found bot", r"400 \S+ temperature"),
-            (r"True True",),
-            (r".*30 días.*", r"\d+ False"),
-        ),
-    ),
-    "javascript": Client(
-        "openai-javascript.md",
-        "javascript",
-        # An ES module evaluated in tests/e2e/js, so `import OpenAI from "openai"` finds the pinned package.
-        ("node", "--input-type=module", "-e"),
-        JS / "node_modules" / "openai",
-        "js-deps",
-        (
-            (r".*\$7\.990.*", r"whatsapp:\+5491100000011 \S+ model false", r"\d+ \d+"),
-            (r"to a person: keyword - Te comunico con una persona de nuestro equipo\.",),
-            (r"404 bot_not_found bot", r"400 \S+ temperature"),
-            (r"true true",),
-            (r".*30 días.*", r"\d+ false"),
-        ),
-        cwd=JS,
-    ),
-    "langchain": Client(
-        "langchain.md",
-        "python",
-        (str(ROOT / ".langchain" / "bin" / "python"), "-c"),
-        ROOT / ".langchain" / "bin" / "python",
-        "langchain-env",
-        (
-            (r".*\$7\.990.*", r"false model stop", r"\d+ \d+"),
-            (r"to a person: keyword - Te comunico con una persona de nuestro equipo\.",),
-            (r"404 bot_not_found bot", r"400 \S+ temperature"),
-            (r"True True",),
-            (r".*30 días.*", r"\d+"),
-        ),
-    ),
-}
+def page_requests(page: Path) -> list[PageRequest]:
+    found = []
+    for match in MARKED_BLOCK.finditer(page.read_text(encoding="utf-8")):
+        first, *options = [item.strip() for item in match["spec"].split(";") if item.strip()]
+        method, path = first.split(maxsplit=1)
+        request = PageRequest(page.name, method.upper(), path, match["body"])
+        for option in options:
+            name, _, value = option.partition(":")
+            name, value = name.strip().lower(), value.strip()
+            if name == "content-type":
+                request.content_type = value
+            elif name == "expect":
+                request.expect = [item.strip() for item in value.split(",") if item.strip()]
+            elif name == "status":
+                request.status = int(value)
+            elif name == "header":
+                header, _, header_value = value.partition("=")
+                request.headers[header.strip()] = header_value.strip()
+            else:
+                raise AssertionError(f"{page.name}: unknown atende-e2e option {name!r}")
+        found.append(request)
+    return found
 
 
-def blocks(page: str, language: str) -> list[str]:
-    return re.findall(rf"^```{language}\n(.*?)^```", (PAGES / page).read_text(encoding="utf-8"), re.S | re.M)
+ALL_REQUESTS = [request for page in sorted(PAGES.glob("*.md")) for request in page_requests(page)]
 
 
-def as_run_here(code: str, stack: LocalStack) -> str:
-    for written, actual in (
-        ("http://127.0.0.1:3000", stack.url),
-        (DEFAULT_ADMIN_KEY, stack.admin_key),
-        (DEFAULT_DEMO_KEY, stack.chat_key),
-    ):
-        code = code.replace(written, actual)
-    return code
+def _field(body: Any, dotted: str) -> Any:
+    value = body
+    for part in dotted.split("."):
+        if isinstance(value, list) and part.isdigit() and int(part) < len(value):
+            value = value[int(part)]
+        elif isinstance(value, dict) and part in value:
+            value = value[part]
+        else:
+            raise AssertionError(f"the answer has no {dotted!r}: {body}")
+    return value
 
 
-@pytest.mark.parametrize("name", sorted(CLIENTS))
-def test_every_example_of_the_page_runs_and_prints_what_the_page_says(local_stack: LocalStack, name: str) -> None:
-    client = CLIENTS[name]
-    if not client.installed.exists():
-        pytest.fail(f"the {name} client is not installed: run `make {client.target}`")
-    examples = blocks(client.page, client.language)
-    assert len(examples) == len(client.outputs), "one expectation per example"
-    for example, expected in zip(examples, client.outputs, strict=True):
-        command = [*client.command, as_run_here(example, local_stack)]
-        done = subprocess.run(command, cwd=client.cwd, capture_output=True, text=True, timeout=180)
-        assert done.returncode == 0, f"{example}\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
-        printed = done.stdout.splitlines()
-        assert len(printed) >= len(expected), (example, printed)
-        for line, pattern in zip(printed, expected, strict=False):
-            assert re.fullmatch(pattern, line, re.S), (pattern, line, example)
+@pytest.mark.parametrize("page", TOOL_PAGES)
+def test_every_tool_page_shows_a_request_under_test(page: str) -> None:
+    assert (PAGES / page).exists(), f"docs/integrations/{page} is missing"
+    assert page_requests(PAGES / page), f"docs/integrations/{page} marks no request for this test"
 
 
-def test_the_python_page_names_only_real_answer_fields() -> None:
-    text = (PAGES / "openai-python.md").read_text(encoding="utf-8")
-    fields = set(re.findall(r'\["atende"\]\["(\w+)"\]', text))
-    source = (ROOT / "layers/core/atende/chat/responses.py").read_text(encoding="utf-8")
-    assert fields and all(f'"{field}":' in source for field in fields), fields
+@pytest.mark.parametrize("request_on_page", ALL_REQUESTS, ids=lambda r: r.id)
+def test_a_documented_request_gets_the_documented_answer(local_stack: LocalStack, request_on_page: PageRequest) -> None:
+    headers = {"Content-Type": request_on_page.content_type, **request_on_page.headers}
+    if "Idempotency-Key" in headers:  # the stack lives for the session: one key per run, as a tool's run id would be
+        headers["Idempotency-Key"] = f"{headers['Idempotency-Key']}-{uuid.uuid4().hex[:8]}"
+    answer = local_stack.request(
+        request_on_page.method,
+        request_on_page.path,
+        key=local_stack.chat_key,
+        data=request_on_page.payload().encode("utf-8"),
+        headers=headers,
+    )
+    assert answer.status_code == request_on_page.status, answer.text
+    body = answer.json()
+    for dotted in request_on_page.expect:
+        assert _field(body, dotted) is not None, f"{dotted} is null in {body}"

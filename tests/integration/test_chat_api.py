@@ -65,8 +65,8 @@ def test_client_history_as_json_string_and_return_history(setup: ChatSetup) -> N
     assert answer.status == 200, answer.text
     returned = answer.json["history"]
     assert returned[:2] == history
-    assert returned[2]["role"] == "system" and returned[3] == {"role": "user", "content": "¿tallas?"}
-    assert returned[4]["role"] == "assistant"
+    assert returned[2] == {"role": "user", "content": "¿tallas?"}
+    assert returned[3]["role"] == "assistant" and len(returned) == 4  # no system prompt: it is sent back as is
 
 
 @pytest.mark.parametrize(

@@ -100,4 +100,4 @@ def test_a_returned_history_is_capped_by_the_answer_budget_and_says_so(
 
 def test_a_short_returned_history_is_whole(setup: ChatSetup) -> None:
     answer = setup.chat({"message": "hola", "conversation_id": "c-short", "return_history": True})
-    assert "history_truncated" not in answer.json and len(answer.json["history"]) == 3
+    assert "history_truncated" not in answer.json and len(answer.json["history"]) == 2

@@ -10,7 +10,7 @@ from atende.billing.soft_limit import soft_limit_state
 from atende.chat.handoff import Handoff
 from atende.chat.shortcuts import handoff_answer, local_result
 from atende.chat.texts import limit_text
-from atende.chat.turn import cached_bot, load_bot, load_tenant, run_turn
+from atende.chat.turn import cached_bot, run_turn
 from atende.chat.turns import TurnRequest, TurnResult
 from atende.models.bots import Bot
 from atende.models.limits import SoftLimitState
@@ -18,6 +18,7 @@ from atende.platform import aws
 from atende.platform.deadline import Deadline, bounded
 from atende.platform.errors import AtendeError, LimitExceeded, TenantSuspended
 from atende.platform.observability import logger
+from atende.store import stores
 
 SOFT_LIMIT_READ_SECONDS = 1.0  # the answer is ready: a slow read leaves `soft_limit` null rather than wait
 
@@ -54,7 +55,7 @@ def _bot_for_refusal(request: TurnRequest) -> Bot | None:
     if request.loaded_bot is not None or request.bot_id is None:
         return request.loaded_bot  # type: ignore[no-any-return]
     try:
-        return cached_bot(request.tenant_id, request.bot_id) or load_bot(request.tenant_id, request.bot_id)
+        return cached_bot(request.tenant_id, request.bot_id) or stores().bots.get(request.tenant_id, request.bot_id)
     except Exception:  # noqa: BLE001 — no such bot, or it cannot be read now: the refusal itself is the answer
         return None
 
@@ -73,7 +74,10 @@ def webhook_soft_limit(tenant_id: str) -> SoftLimitState | None:
     """The tenant's soft-limit state now, or None without a soft limit (or when it cannot be read quickly)."""
     try:
         with bounded(Deadline(SOFT_LIMIT_READ_SECONDS)):
-            return soft_limit_state(tenant_id, tenant_limits(load_tenant(tenant_id)).effective)
+            tenant = stores().tenants.get(tenant_id)
+            if tenant is None:
+                return None
+            return soft_limit_state(tenant_id, tenant_limits(tenant).effective)
     except Exception:  # noqa: BLE001 — the turn is answered; the soft limit is a report
         logger.warning("could not read the soft limit", exc_info=True)
         return None

@@ -7,6 +7,7 @@ from typing import Any
 from atende.chat.turn import TurnRequest
 from atende.models.chat import ChatCompletionRequest, SamplingOverrides, WebhookChatRequest
 from atende.models.content import text_of
+from atende.models.webhook_inputs import Attachment
 from atende.platform.errors import InvalidRequest
 
 SAMPLING = ("temperature", "top_p", "frequency_penalty", "presence_penalty", "max_tokens", "n")
@@ -17,6 +18,25 @@ def _sampling(body: SamplingOverrides) -> dict[str, Any]:
     return {name: getattr(body, name) for name in SAMPLING if getattr(body, name) is not None}
 
 
+def user_content(message: str, attachments: list[Attachment] | None) -> str | list[dict[str, Any]]:
+    """The webhook's message as the model reads it: the text alone, or content parts when files came along.
+
+    Images become `image_url` parts (the provider fetches and reads them). Other files (audio, video, documents)
+    cannot be passed by URL, so they are named to the model in a text part: the bot can then say it cannot open
+    them and ask for text, in its own voice and language, instead of answering as if nothing had been sent.
+    """
+    if not attachments:
+        return message
+    parts: list[dict[str, Any]] = [{"type": "text", "text": message}] if message.strip() else []
+    for attachment in attachments:
+        if attachment.is_image:
+            parts.append({"type": "image_url", "image_url": {"url": attachment.url}})
+        else:
+            kind = attachment.content_type or "a file"
+            parts.append({"type": "text", "text": f"[The customer sent {kind} you cannot open: {attachment.url}]"})
+    return parts
+
+
 def from_webhook(tenant_id: str, bot_id: str, request_id: str, body: WebhookChatRequest) -> TurnRequest:
     params = _sampling(body)
     if body.response_format is not None:
@@ -25,7 +45,7 @@ def from_webhook(tenant_id: str, bot_id: str, request_id: str, body: WebhookChat
         tenant_id=tenant_id,
         bot_id=bot_id,
         request_id=request_id,
-        new_messages=[{"role": "user", "content": body.message}],
+        new_messages=[{"role": "user", "content": user_content(body.message, body.attachments)}],
         conversation_id=body.conversation_id,
         use_history=body.use_history,
         client_history=[m.openai() for m in body.history] if body.history else None,

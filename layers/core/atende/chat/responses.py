@@ -3,26 +3,49 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, Literal
 
 from atende.billing.budget import Usage
-from atende.chat.turns import TurnResult
+from atende.chat.params import response_format
+from atende.chat.turns import TurnRequest, TurnResult
 from atende.models.content import text_of
 from atende.models.limits import SoftLimitState
 from atende.web.sizes import ANSWER_BUDGET_BYTES, wire_bytes
 
+# RapidPro/Weni (goflow's MaxWebhookResponseBytes) cut a webhook answer at 10,000 bytes, leaving invalid JSON and
+# no fields at all: the flat answer stays under it, cutting what it must and saying so.
 WEBHOOK_REPLY_BUDGET_BYTES = 10_000
+
+
+def wants_json_reply(request: TurnRequest) -> bool:
+    """Whether the turn asked the model for JSON (`json` or a schema), in the call or as the bot's default."""
+    if "response_format" in request.params:
+        return response_format(request.params["response_format"]) is not None
+    bot = request.loaded_bot
+    return bot is not None and response_format(bot.sampling.response_format) is not None
+
+
+def parsed_reply(reply: str) -> tuple[Any, bool]:
+    """The reply's JSON value and True, or None and False when the reply is not valid JSON."""
+    try:
+        return json.loads(reply), True
+    except ValueError:
+        return None, False
 
 
 def webhook_answer(
     turn: TurnResult,
     bot_id: str,
     *,
-    include_history: bool,
+    include_history: bool | Literal["full"],
     include_raw: bool,
     soft_limit: SoftLimitState | None = None,
+    json_reply: bool = False,
 ) -> dict[str, Any]:
-    """What a no-code tool maps: `reply` first, the rest flat, and `choices` in OpenAI's shape."""
+    """What a no-code tool maps: `reply` first, the rest flat, and `choices` in OpenAI's shape.
+
+    With `json_reply`, `reply_json` is the reply parsed (null and `reply_json_valid: false` when it is not JSON).
+    """
     responses = [text_of((c.get("message") or {}).get("content")) for c in turn.choices]
     answer: dict[str, Any] = {
         "reply": responses[0] if responses else "",
@@ -42,6 +65,8 @@ def webhook_answer(
         "choices": [_choice(c) for c in turn.choices],
         "soft_limit": soft_limit.model_dump(mode="json") if soft_limit else None,
     }
+    if json_reply:
+        answer["reply_json"], answer["reply_json_valid"] = parsed_reply(answer["reply"])
     if turn.moderation:
         answer["moderation"] = turn.moderation
     if turn.billing_unresolved:  # `cost_usd` is what is known to be billed; this call may be billed after all
@@ -51,7 +76,8 @@ def webhook_answer(
     raw_size = wire_bytes({"raw": turn.raw}) if include_raw else 0
     raw_fits = raw_size <= ANSWER_BUDGET_BYTES // 2
     if include_history:
-        _add_history(answer, updated_history(turn), room=ANSWER_BUDGET_BYTES - (raw_size if raw_fits else 0))
+        history = updated_history(turn, with_system=include_history == "full")
+        _add_history(answer, history, room=ANSWER_BUDGET_BYTES - (raw_size if raw_fits else 0))
     if include_raw:
         answer["raw"] = turn.raw if raw_fits else None
         if not raw_fits:
@@ -78,8 +104,10 @@ def _add_history(answer: dict[str, Any], history: list[dict[str, Any]], *, room:
 
 
 def _fit(answer: dict[str, Any]) -> None:
-    """Keep the answer under the budget no-code tools handle: drop duplicates first, truncate the reply last.
+    """Keep the answer under the budget no-code tools handle, and say what was cut and why.
 
+    First the duplicates (`choices` after the first repeat `responses`), then extra responses from the last
+    (`responses_truncated` counts them), then `reply_json` (it repeats the reply), and the reply's tail last.
     `choices[0]` stays as long as it fits, since flows read `choices.0.message.content`.
     """
 
@@ -88,11 +116,22 @@ def _fit(answer: dict[str, Any]) -> None:
 
     if size() <= WEBHOOK_REPLY_BUDGET_BYTES:
         return
+    total = len(answer["responses"])
     answer["truncated"] = True
+    answer["responses_truncated"] = 0
+    answer["truncated_reason"] = (
+        f"The answer is kept under {WEBHOOK_REPLY_BUDGET_BYTES:,} bytes (chat platforms cut larger webhook "
+        f"answers); all {total} response(s) were generated and billed."
+    )
     answer["choices"] = answer["choices"][:1]
-    answer["responses"] = answer["responses"][:1]
+    while size() > WEBHOOK_REPLY_BUDGET_BYTES and len(answer["responses"]) > 1:
+        answer["responses"].pop()
+        answer["responses_truncated"] += 1
     if size() <= WEBHOOK_REPLY_BUDGET_BYTES:
         return
+    if answer.get("reply_json") is not None:
+        answer["reply_json"] = None
+        answer["reply_json_truncated"] = True
     while size() > WEBHOOK_REPLY_BUDGET_BYTES and answer["reply"]:
         overflow = size() - WEBHOOK_REPLY_BUDGET_BYTES
         answer["reply"] = answer["reply"][: max(0, len(answer["reply"]) - max(overflow // 3, 16))]
@@ -102,11 +141,16 @@ def _fit(answer: dict[str, Any]) -> None:
             answer["choices"][0] = {**answer["choices"][0], "message": message}
 
 
-def updated_history(turn: TurnResult) -> list[dict[str, Any]]:
-    """Past messages, then the system prompt, the new message(s) and every generated response, in order."""
-    system = [m for m in turn.prompt_messages if m.get("role") == "system"][:1]
-    responses: list[dict[str, Any]] = [c["message"] for c in turn.choices if c.get("message")]
-    return [*turn.past_messages, *system, *turn.new_messages, *responses]
+def updated_history(turn: TurnResult, *, with_system: bool = False) -> list[dict[str, Any]]:
+    """The history to send back as the next turn's `history`: past messages, the new message(s) and the reply.
+
+    The reply is the chosen response (`reply`, the first); the others are in `responses` only, as one of them is
+    what the customer saw. The bot's system prompt is rebuilt every turn, so it is left out: a flow that feeds the
+    history back keeps a prompt of constant size. `with_system` puts it first, to see what the model saw.
+    """
+    system = [m for m in turn.prompt_messages if m.get("role") == "system"][:1] if with_system else []
+    chosen: list[dict[str, Any]] = [c["message"] for c in turn.choices[:1] if c.get("message")]
+    return [*system, *turn.past_messages, *turn.new_messages, *chosen]
 
 
 def usage_summary(usage: dict[str, Any]) -> dict[str, int]:

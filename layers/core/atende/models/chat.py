@@ -6,13 +6,23 @@ import json
 import math
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationInfo, field_validator, model_validator
 
 from atende.models.bots import ModelName, PromptName
+from atende.models.webhook_inputs import (
+    MAX_ATTACHMENTS,
+    Attachment,
+    ConversationId,
+    attachments_value,
+    chat_platform_fields,
+    decimal_comma,
+    lower_word,
+)
 from atende.platform.errors import InvalidRequest
 
+__all__ = ["ChatCompletionRequest", "ChatMessage", "ConversationId", "WebhookChatRequest", "finite_json"]
+
 MAX_MESSAGE_CHARS = 32_000
-ConversationId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:@+=-]{0,127}$")]
 Role = Literal["system", "developer", "user", "assistant", "tool"]
 
 
@@ -78,9 +88,18 @@ class SamplingOverrides(BaseModel):
     presence_penalty: float | None = Field(default=None, ge=-2, le=2)
     max_tokens: int | None = Field(default=None, ge=1, le=128_000)
     n: int | None = Field(default=None, ge=1, le=8)
-    conversation_id: ConversationId | None = None
+    conversation_id: ConversationId | None = Field(
+        default=None,
+        description="Any printable text up to 128 characters (`+5491100000000`, `-1001234567890`, `María José`), "
+        "trimmed; percent-encode it in paths.",
+    )
     prompts: list[PromptName] | None = Field(default=None, max_length=20)
     use_history: bool = True
+
+    @field_validator("temperature", "top_p", "frequency_penalty", "presence_penalty", mode="before")
+    @classmethod
+    def _decimal_comma(cls, value: Any) -> Any:
+        return decimal_comma(value)
 
     @field_validator("prompts", mode="before")
     @classmethod
@@ -95,16 +114,32 @@ class WebhookChatRequest(SamplingOverrides):
     """POST /v1/bots/{bot}/chat: flat JSON that Weni, Typebot, n8n, Zapier or Make can build from variables.
 
     Keys Atende does not know are ignored (tools often post their whole context: contact, flow, results);
-    a number where text is expected (a numeric message or contact id) is taken as text.
+    a number where text is expected (a numeric message or contact id) is taken as text. RapidPro/Weni's default
+    webhook body works as it is (`input.text`, `input.attachments`, `contact.urn`).
     """
 
     model_config = ConfigDict(extra="ignore", coerce_numbers_to_str=True)
 
-    message: str = Field(min_length=1, max_length=MAX_MESSAGE_CHARS)
+    attachments: list[Attachment] | None = Field(
+        default=None,
+        max_length=MAX_ATTACHMENTS,
+        description="Files the customer sent: `{content_type, url}`, `type/subtype:url` or a URL. Images are "
+        "shown to the model; other files are named to it (it cannot open them).",
+    )
+    message: str = Field(
+        default="",
+        max_length=MAX_MESSAGE_CHARS,
+        validate_default=True,
+        description="The customer's message (may be empty when `attachments` are sent).",
+    )
     history: list[ChatMessage] | None = Field(default=None, max_length=500)
     system: str | None = Field(default=None, max_length=20_000)
     response_format: Literal["text", "json", "json_object"] | dict[str, Any] | None = None
-    return_history: bool = Field(default=False, description="Include the updated history in the answer.")
+    return_history: bool | Literal["full"] = Field(
+        default=False,
+        description="Include the updated history in the answer, to send back as `history`: the dialogue only "
+        '(`true`), or with the system prompt the model saw (`"full"`).',
+    )
     raw: bool = Field(default=False, description="Include the provider's raw JSON in the answer.")
 
     @model_validator(mode="before")
@@ -112,15 +147,26 @@ class WebhookChatRequest(SamplingOverrides):
     def _blank_is_absent(cls, data: Any) -> Any:
         """Templating tools send "" for an empty variable: treat it as not sent (except the message)."""
         if isinstance(data, dict):
+            data = chat_platform_fields(data)
             return {k: v for k, v in data.items() if not (k != "message" and isinstance(v, str) and v.strip() == "")}
         return data
 
     @field_validator("message")
     @classmethod
-    def _not_blank(cls, value: str) -> str:
-        if not value.strip():
-            raise ValueError("must not be blank")
+    def _not_blank(cls, value: str, info: ValidationInfo) -> str:
+        if not value.strip() and not info.data.get("attachments"):
+            raise ValueError("Field required (a message, or attachments)" if not value else "must not be blank")
         return value
+
+    @field_validator("attachments", mode="before")
+    @classmethod
+    def _attachment_forms(cls, value: Any) -> Any:
+        return attachments_value(value)
+
+    @field_validator("return_history", mode="before")
+    @classmethod
+    def _history_word(cls, value: Any) -> Any:
+        return lower_word(value)
 
     @field_validator("history", mode="before")
     @classmethod
@@ -138,6 +184,7 @@ class WebhookChatRequest(SamplingOverrides):
     @field_validator("response_format", mode="before")
     @classmethod
     def _schema_string(cls, value: Any) -> Any:
+        value = lower_word(value)
         if isinstance(value, str) and value.strip().startswith("{"):
             try:
                 return finite_json(value)

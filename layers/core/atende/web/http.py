@@ -1,4 +1,4 @@
-"""The resolver factory every function uses: validation on, OpenAI-style error envelopes, JSON-only bodies."""
+"""The resolver factory every function uses: validation on, OpenAI-style error envelopes, bodies checked first."""
 
 from __future__ import annotations
 
@@ -32,6 +32,15 @@ from atende.platform.errors import (
     UnsupportedMediaType,
 )
 from atende.platform.observability import logger
+from atende.web.bodies import (
+    FORM,
+    JSON,
+    WEBHOOK_MEDIA_TYPES,
+    form_fields,
+    media_type,
+    refuse_media_type,
+    relabel_as_json,
+)
 
 MAX_BODY_BYTES = 256 * 1024  # generous for a chat turn; a 1 MB message is refused before validation
 MAX_INSPECTED_BYTES = 4 * 1024 * 1024  # up to this size, a refused body is parsed to name the field at fault
@@ -86,8 +95,11 @@ def describe_validation_errors(errors: Sequence[Any]) -> InvalidRequest:
     return InvalidRequest("Invalid request: " + "; ".join(parts[:5]), param=first_param, code="invalid_value")
 
 
-def _refuse_malformed_body(app: ApiGatewayResolver) -> Response | None:
+def _refuse_malformed_body(app: ApiGatewayResolver, webhook_resources: frozenset[str]) -> Response | None:
     """A 415 / 413 / 400 for a body that is not JSON, too large, or not parseable; None when it is fine.
+
+    Webhook resources also take a form or JSON labelled `text/plain` (what Zapier, n8n and Make send); either is
+    rewritten into the JSON body validation reads, after the size check on the body as it came.
 
     Parsing here (Powertools caches `json_body`) turns every unparseable body into one clear 400, including
     the cases validation alone would answer with a 500 (invalid UTF-8, nesting deeper than the parser's
@@ -96,21 +108,25 @@ def _refuse_malformed_body(app: ApiGatewayResolver) -> Response | None:
     event = app.current_event
     if event.http_method not in _BODY_METHODS:
         return None
-    content_type = _media_type(app)
-    if (
-        content_type
-        and content_type != "application/json"
-        and (content_type, event.http_method) != (MERGE_PATCH, "PATCH")
-    ):
-        return error_response(
-            UnsupportedMediaType(
-                f"Send JSON with 'Content-Type: application/json' (got '{content_type}').", param="Content-Type"
-            )
-        )
+    received = media_type(event.headers.get("content-type"))
+    accepted = WEBHOOK_MEDIA_TYPES if event.raw_event.get("resource") in webhook_resources else (JSON,)
+    if event.http_method == "PATCH":
+        accepted = (*accepted, MERGE_PATCH)
+    if (refused := refuse_media_type(received, accepted)) is not None:
+        return error_response(refused)
     body = event.body or ""
     size = len(body) * 3 // 4 if event.is_base64_encoded else len(body.encode("utf-8", "surrogatepass"))
     if size > MAX_BODY_BYTES:
-        return error_response(_too_large(body if size <= MAX_INSPECTED_BYTES and not event.is_base64_encoded else ""))
+        inspected = body if size <= MAX_INSPECTED_BYTES and not event.is_base64_encoded else ""
+        return error_response(_too_large(inspected, is_form=received == FORM))
+    if received and event.headers.get("content-type") != JSON:
+        # Powertools matches `application/json` case-sensitively and knows no text/plain: hand it plain JSON.
+        try:
+            relabel_as_json(event.raw_event, received)
+        except AtendeError as error:
+            return error_response(error)
+        for cached in ("json_body", "decoded_body"):
+            event.__dict__.pop(cached, None)
     try:
         parsed = event.json_body  # parsed once here, cached for validation
     except UnicodeDecodeError:
@@ -155,12 +171,12 @@ def non_finite_path(value: Any) -> str | None:
     return None
 
 
-def _too_large(body: str) -> PayloadTooLarge:
-    """413 naming the field that made the body too large, when the body is a JSON object we can still read."""
+def _too_large(body: str, *, is_form: bool = False) -> PayloadTooLarge:
+    """413 naming the field that made the body too large, when the body is a JSON object or form we can still read."""
     limit = f"The request body is over {MAX_BODY_BYTES // 1024} KB"
     try:
-        parsed = json.loads(body) if body else None
-    except ValueError:
+        parsed = (form_fields(body) if is_form else json.loads(body)) if body else None
+    except (ValueError, AtendeError):
         parsed = None
     if not isinstance(parsed, dict) or not parsed:
         return PayloadTooLarge(f"{limit}.", param="body")
@@ -170,25 +186,30 @@ def _too_large(body: str) -> PayloadTooLarge:
     return PayloadTooLarge(f"{field}: too large{detail}. {limit}.", param=field)
 
 
-def _media_type(app: EventHandlerInstance) -> str:
-    return (app.current_event.headers.get("content-type") or "").split(";")[0].strip().lower()
-
-
 class _BodyCheckedValidation(OpenAPIRequestValidationMiddleware):
-    """Powertools' request validation, preceded by the JSON-only body checks."""
+    """Powertools' request validation, preceded by the body checks (media type, size, parseable JSON)."""
+
+    def __init__(self, webhook_resources: frozenset[str]) -> None:
+        super().__init__()
+        self.webhook_resources = webhook_resources
 
     def handler(self, app: EventHandlerInstance, next_middleware: NextMiddleware) -> Response:
-        return _refuse_malformed_body(app) or super().handler(app, next_middleware)
+        return _refuse_malformed_body(app, self.webhook_resources) or super().handler(app, next_middleware)
 
     def _get_body(self, app: EventHandlerInstance) -> dict[str, Any]:
         # Powertools parses only application/json as JSON; a merge patch is JSON too (checked above to be PATCH).
-        if _media_type(app) == MERGE_PATCH:
+        if media_type(app.current_event.headers.get("content-type")) == MERGE_PATCH:
             return self._parse_json_data(app)
         return super()._get_body(app)
 
 
-def make_resolver(*, strip_prefixes: list[str] | None = None) -> APIGatewayRestResolver:
-    """An API Gateway REST resolver with pydantic validation and every error in OpenAI's envelope."""
+def make_resolver(
+    *, strip_prefixes: list[str] | None = None, webhook_resources: frozenset[str] = frozenset()
+) -> APIGatewayRestResolver:
+    """An API Gateway REST resolver with pydantic validation and every error in OpenAI's envelope.
+
+    `webhook_resources` are API Gateway resources (`/v1/bots/{bot}/chat`) that also take forms and text/plain.
+    """
     app = APIGatewayRestResolver(
         enable_validation=True,
         strip_prefixes=strip_prefixes,  # type: ignore[arg-type]
@@ -197,7 +218,7 @@ def make_resolver(*, strip_prefixes: list[str] | None = None) -> APIGatewayRestR
     # Powertools runs request validation before any middleware added with `use`, so the body checks run
     # inside the validation middleware itself: otherwise a text/plain body would be "validated" first (400,
     # not 415), a form body parsed as a form, and an unparseable one answered with a 500.
-    app._request_validation_middleware = _BodyCheckedValidation()
+    app._request_validation_middleware = _BodyCheckedValidation(webhook_resources)
 
     @app.exception_handler(AtendeError)
     def _domain_error(error: AtendeError) -> Response:
