@@ -31,6 +31,7 @@ _BODY_METHODS = {"POST", "PUT", "PATCH"}
 _SOURCES = {"body", "query", "path", "header", "cookie", "form", "file"}
 _NOT_AN_OBJECT = "The request body must be a JSON object."
 _FIELD_SEGMENT = re.compile(r"[^\[\]()'\", ]+")  # a field or key, not a union member like literal['a','b']
+REQUEST_ID_HEADER = "x-request-id"  # what the OpenAI SDKs read into `response._request_id`
 
 
 def _serialize(body: Any) -> str:
@@ -164,9 +165,32 @@ class _BodyCheckedValidation(OpenAPIRequestValidationMiddleware):
         return _refuse_malformed_body(app) or super().handler(app, next_middleware)
 
 
+class AtendeResolver(APIGatewayRestResolver):
+    """Powertools' REST resolver whose every answer, errors included, names its request in `x-request-id`."""
+
+    def resolve(self, event: Any, context: Any) -> dict[str, Any]:
+        answer = super().resolve(event, context)
+        request_id = ((event or {}).get("requestContext") or {}).get("requestId")
+        if request_id:
+            with_request_id(answer, str(request_id))
+        return answer
+
+
+def with_request_id(answer: dict[str, Any], request_id: str) -> dict[str, Any]:
+    """Adds `x-request-id` to a proxy answer unless the route set it (a replay names the request it repeats)."""
+    single, multi = answer.get("headers") or {}, answer.get("multiValueHeaders") or {}
+    if any(name.lower() == REQUEST_ID_HEADER for name in [*single, *multi]):
+        return answer
+    if "multiValueHeaders" in answer:
+        answer["multiValueHeaders"] = {**multi, REQUEST_ID_HEADER: [request_id]}
+    else:
+        answer["headers"] = {**single, REQUEST_ID_HEADER: request_id}
+    return answer
+
+
 def make_resolver(*, strip_prefixes: list[str] | None = None) -> APIGatewayRestResolver:
     """An API Gateway REST resolver with pydantic validation and every error in OpenAI's envelope."""
-    app = APIGatewayRestResolver(
+    app = AtendeResolver(
         enable_validation=True,
         strip_prefixes=strip_prefixes,  # type: ignore[arg-type]
         serializer=_serialize,  # UTF-8 as is: "Lía", not "L\u00eda" (smaller answers, readable in no-code tools)
