@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 from urllib.parse import unquote
 
-from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -13,18 +13,19 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from atende.access.keys import Scope
 from atende.chat.conversations import bot_model, bot_models, delete_conversation, read_conversation
 from atende.chat.degraded import run_turn_or_handoff
-from atende.chat.idempotency import register_context, run_once
+from atende.chat.idempotency import StoredAnswer, register_context, run_once
 from atende.chat.requests import from_completions, from_webhook
 from atende.chat.responses import completion_answer, sse_stream, webhook_answer
 from atende.chat.turn import run_turn
 from atende.models.chat import ChatCompletionRequest, ConversationId, WebhookChatRequest
 from atende.platform.observability import logger, tracer
 from atende.providers.tokens import warm
-from atende.web.http import caller, header, json_response, make_resolver
+from atende.web.http import REQUEST_ID_HEADER, caller, header, json_response, make_resolver, serialize_json
 
 app = make_resolver()
 warm()  # load the tokenizer at init (SnapStart snapshots it), not on the first turn
 
+SSE = "text/event-stream"
 BotId = Annotated[str, Path(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
 
 
@@ -36,22 +37,31 @@ def _idempotency_key() -> str | None:
     return header(app, "Idempotency-Key") or header(app, "X-Idempotency-Key")
 
 
+def _sent(answer: StoredAnswer) -> Response[Any]:
+    """The answer's very bytes; a replay says so and names the request whose answer it repeats."""
+    headers = {"Cache-Control": "no-cache"} if answer.content_type == SSE else {}
+    if answer.replayed:
+        headers["Idempotent-Replayed"] = "true"
+        if answer.request_id:
+            headers[REQUEST_ID_HEADER] = answer.request_id
+    return Response(status_code=answer.status, content_type=answer.content_type, body=answer.body, headers=headers)
+
+
 @app.post("/v1/bots/<bot>/chat", tags=["chat"])
-def webhook_chat(bot: BotId, body: Annotated[WebhookChatRequest, Body()]) -> Response[dict]:
+def webhook_chat(bot: BotId, body: Annotated[WebhookChatRequest, Body()]) -> Response[Any]:
     """One turn in flat JSON: send `message` (and a `conversation_id` to keep memory); read `reply`."""
     who = caller(app)
     who.require(Scope.CHAT)
-    turn = from_webhook(who.tenant_id, bot, _request_id(), body)
+    request_id = _request_id()
+    turn = from_webhook(who.tenant_id, bot, request_id, body)
     fingerprint = {"route": "webhook", "bot": bot, "body": body.model_dump(mode="json")}
-    answer = run_once(
-        who.tenant_id,
-        _idempotency_key(),
-        fingerprint,
-        lambda: webhook_answer(
-            run_turn_or_handoff(turn), bot, include_history=body.return_history, include_raw=body.raw
-        ),
-    )
-    return json_response(answer)
+
+    def answer() -> StoredAnswer:
+        result = run_turn_or_handoff(turn)
+        shaped = webhook_answer(result, bot, include_history=body.return_history, include_raw=body.raw)
+        return StoredAnswer(serialize_json(shaped), content_types.APPLICATION_JSON, request_id)
+
+    return _sent(run_once(who.tenant_id, _idempotency_key(), fingerprint, answer))
 
 
 @app.post("/v1/chat/completions", tags=["chat"])
@@ -59,22 +69,18 @@ def chat_completions(body: Annotated[ChatCompletionRequest, Body()]) -> Response
     """OpenAI's chat completions. `model: "bot:<id>"` runs a bot; any other model is a plain, budgeted call."""
     who = caller(app)
     who.require(Scope.CHAT)
-    turn = from_completions(who.tenant_id, _request_id(), body)
-    completion = run_once(
-        who.tenant_id,
-        _idempotency_key(),
-        {"route": "completions", "body": body.model_dump(mode="json")},
-        lambda: completion_answer(run_turn(turn), body.model),
-    )
-    if body.stream:
-        include_usage = bool((body.stream_options or {}).get("include_usage"))
-        return Response(
-            status_code=200,
-            content_type="text/event-stream",
-            body=sse_stream(completion, include_usage=include_usage),
-            headers={"Cache-Control": "no-cache"},
-        )
-    return json_response(completion)
+    request_id = _request_id()
+    turn = from_completions(who.tenant_id, request_id, body)
+
+    def answer() -> StoredAnswer:
+        completion = completion_answer(run_turn(turn), body.model)
+        if body.stream:  # a replay of a stream is the same stream
+            include_usage = bool((body.stream_options or {}).get("include_usage"))
+            return StoredAnswer(sse_stream(completion, include_usage=include_usage), SSE, request_id)
+        return StoredAnswer(serialize_json(completion), content_types.APPLICATION_JSON, request_id)
+
+    fingerprint = {"route": "completions", "body": body.model_dump(mode="json")}
+    return _sent(run_once(who.tenant_id, _idempotency_key(), fingerprint, answer))
 
 
 @app.get("/v1/models", tags=["chat"])

@@ -34,7 +34,8 @@ _FIELD_SEGMENT = re.compile(r"[^\[\]()'\", ]+")  # a field or key, not a union m
 REQUEST_ID_HEADER = "x-request-id"  # what the OpenAI SDKs read into `response._request_id`
 
 
-def _serialize(body: Any) -> str:
+def serialize_json(body: Any) -> str:
+    """JSON as every Atende answer is written: compact, UTF-8 as is."""
     return json.dumps(body, ensure_ascii=False, separators=(",", ":"), default=str)
 
 
@@ -193,7 +194,7 @@ def make_resolver(*, strip_prefixes: list[str] | None = None) -> APIGatewayRestR
     app = AtendeResolver(
         enable_validation=True,
         strip_prefixes=strip_prefixes,  # type: ignore[arg-type]
-        serializer=_serialize,  # UTF-8 as is: "Lía", not "L\u00eda" (smaller answers, readable in no-code tools)
+        serializer=serialize_json,  # UTF-8 as is: "Lía", not "L\u00eda" (smaller answers, readable in no-code tools)
     )
     # Powertools runs request validation before any middleware added with `use`, so the body checks run
     # inside the validation middleware itself: otherwise a text/plain body would be "validated" first (400,
