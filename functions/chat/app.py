@@ -6,35 +6,47 @@ from typing import Annotated, Any
 from urllib.parse import unquote
 
 from aws_lambda_powertools.event_handler import Response, content_types
-from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
+from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Path, Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from atende.access.keys import Scope
 from atende.chat.conversations import bot_model, bot_models, delete_conversation, read_conversation
 from atende.chat.degraded import run_turn_or_handoff
-from atende.chat.idempotency import StoredAnswer, register_context, run_once
+from atende.chat.idempotency import MAX_KEY_LENGTH, StoredAnswer, register_context, run_once
 from atende.chat.requests import from_completions, from_webhook
 from atende.chat.responses import completion_answer, sse_stream, webhook_answer
 from atende.chat.turn import run_turn
+from atende.models.answers import ChatCompletion, ChatCompletionChunk, WebhookChatAnswer
 from atende.models.chat import ChatCompletionRequest, ConversationId, WebhookChatRequest
 from atende.platform.observability import logger, tracer
 from atende.providers.tokens import warm
+from atende.web import statuses
 from atende.web.http import REQUEST_ID_HEADER, caller, header, json_response, make_resolver, serialize_json
+from atende.web.statuses import documented
 
 app = make_resolver()
 warm()  # load the tokenizer at init (SnapStart snapshots it), not on the first turn
 
-SSE = "text/event-stream"
+SSE, JSON = "text/event-stream", content_types.APPLICATION_JSON
 BotId = Annotated[str, Path(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        max_length=MAX_KEY_LENGTH,
+        description="Retry safely: the same key within 24 h is answered with the first answer, billed once. "
+        "`X-Idempotency-Key` works too.",
+    ),
+]
 
 
 def _request_id() -> str:
     return str(app.current_event.request_context.request_id)
 
 
-def _idempotency_key() -> str | None:
-    return header(app, "Idempotency-Key") or header(app, "X-Idempotency-Key")
+def _idempotency_key(declared: str | None) -> str | None:
+    return declared or header(app, "X-Idempotency-Key")
 
 
 def _sent(answer: StoredAnswer) -> Response[Any]:
@@ -47,8 +59,16 @@ def _sent(answer: StoredAnswer) -> Response[Any]:
     return Response(status_code=answer.status, content_type=answer.content_type, body=answer.body, headers=headers)
 
 
-@app.post("/v1/bots/<bot>/chat", tags=["chat"])
-def webhook_chat(bot: BotId, body: Annotated[WebhookChatRequest, Body()]) -> Response[Any]:
+@app.post(
+    "/v1/bots/<bot>/chat",
+    tags=["chat"],
+    responses=documented(
+        200, 404, 409, body=True, content={JSON: {"model": WebhookChatAnswer}}, ok_headers=statuses.REPLAYED
+    ),
+)
+def webhook_chat(
+    bot: BotId, body: Annotated[WebhookChatRequest, Body()], idempotency_key: IdempotencyKey = None
+) -> Response[Any]:
     """One turn in flat JSON: send `message` (and a `conversation_id` to keep memory); read `reply`."""
     who = caller(app)
     who.require(Scope.CHAT)
@@ -61,11 +81,24 @@ def webhook_chat(bot: BotId, body: Annotated[WebhookChatRequest, Body()]) -> Res
         shaped = webhook_answer(result, bot, include_history=body.return_history, include_raw=body.raw)
         return StoredAnswer(serialize_json(shaped), content_types.APPLICATION_JSON, request_id)
 
-    return _sent(run_once(who.tenant_id, _idempotency_key(), fingerprint, answer))
+    return _sent(run_once(who.tenant_id, _idempotency_key(idempotency_key), fingerprint, answer))
 
 
-@app.post("/v1/chat/completions", tags=["chat"])
-def chat_completions(body: Annotated[ChatCompletionRequest, Body()]) -> Response[Any]:
+@app.post(
+    "/v1/chat/completions",
+    tags=["chat"],
+    responses=documented(
+        200,
+        404,
+        409,
+        body=True,
+        content={JSON: {"model": ChatCompletion}, SSE: {"model": ChatCompletionChunk}},
+        ok_headers=statuses.REPLAYED,
+    ),
+)
+def chat_completions(
+    body: Annotated[ChatCompletionRequest, Body()], idempotency_key: IdempotencyKey = None
+) -> Response[Any]:
     """OpenAI's chat completions. `model: "bot:<id>"` runs a bot; any other model is a plain, budgeted call."""
     who = caller(app)
     who.require(Scope.CHAT)
@@ -80,10 +113,10 @@ def chat_completions(body: Annotated[ChatCompletionRequest, Body()]) -> Response
         return StoredAnswer(serialize_json(completion), content_types.APPLICATION_JSON, request_id)
 
     fingerprint = {"route": "completions", "body": body.model_dump(mode="json")}
-    return _sent(run_once(who.tenant_id, _idempotency_key(), fingerprint, answer))
+    return _sent(run_once(who.tenant_id, _idempotency_key(idempotency_key), fingerprint, answer))
 
 
-@app.get("/v1/models", tags=["chat"])
+@app.get("/v1/models", tags=["chat"], responses=documented(200))
 def list_models() -> Response[dict]:
     """The tenant's bots as models (`bot:<id>`), so SDK model pickers list them."""
     who = caller(app)
@@ -91,7 +124,7 @@ def list_models() -> Response[dict]:
     return json_response({"object": "list", "data": bot_models(who.tenant_id)})
 
 
-@app.get("/v1/models/<model>", tags=["chat"])
+@app.get("/v1/models/<model>", tags=["chat"], responses=documented(200, 400, 404))
 def get_model(model: Annotated[str, Path(max_length=128)]) -> Response[dict]:
     """One bot as a model, as `client.models.retrieve("bot:<id>")` asks for it."""
     who = caller(app)
@@ -99,7 +132,7 @@ def get_model(model: Annotated[str, Path(max_length=128)]) -> Response[dict]:
     return json_response(bot_model(who.tenant_id, unquote(model)))
 
 
-@app.get("/v1/bots/<bot>/conversations/<conversation>", tags=["conversations"])
+@app.get("/v1/bots/<bot>/conversations/<conversation>", tags=["conversations"], responses=documented(200, 400, 404))
 def get_conversation(
     bot: BotId,
     conversation: Annotated[ConversationId, Path()],
@@ -114,7 +147,7 @@ def get_conversation(
     return json_response(read_conversation(who.tenant_id, bot, conversation, limit=limit, cursor=cursor))
 
 
-@app.delete("/v1/bots/<bot>/conversations/<conversation>", tags=["conversations"])
+@app.delete("/v1/bots/<bot>/conversations/<conversation>", tags=["conversations"], responses=documented(200, 400, 404))
 def erase_conversation(bot: BotId, conversation: Annotated[ConversationId, Path()]) -> Response[dict]:
     who = caller(app)
     who.require(Scope.CHAT)
