@@ -172,7 +172,7 @@ def get_credential(provider: Annotated[ProviderName, Path()]) -> Response[Creden
     return json_response(credentials.describe_credential(admin().tenant_id, provider))
 
 
-@app.put("/v1/credentials/<provider>", tags=["credentials"], responses=documented(200, body=True))
+@app.put("/v1/credentials/<provider>", tags=["credentials"], responses=documented(200, 404, body=True))
 def put_credential(
     provider: Annotated[ProviderName, Path()], body: Annotated[CredentialPut, Body()]
 ) -> Response[CredentialInfo]:
