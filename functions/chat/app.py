@@ -34,9 +34,9 @@ IdempotencyKey = Annotated[
     str | None,
     Header(
         alias="Idempotency-Key",
-        max_length=MAX_KEY_LENGTH,
-        description="Retry safely: the same key within 24 h is answered with the first answer, billed once. "
-        "`X-Idempotency-Key` works too.",
+        description=f"Retry safely (up to {MAX_KEY_LENGTH} printable characters): the same key within 24 h is "
+        "answered with the first answer, byte for byte and billed once (`Idempotent-Replayed: true`); while the "
+        "first is still being answered, a 409 with `Retry-After`. `X-Idempotency-Key` works too.",
     ),
 ]
 

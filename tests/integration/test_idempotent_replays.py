@@ -73,3 +73,9 @@ def test_a_key_still_being_answered_is_a_409_with_retry_after(setup: ChatSetup) 
     assert answers and answers[0].status == 200, [a.text for a in answers]
     later = setup.chat(body, bot="patient", headers=headers)
     assert later.text == answers[0].text and later.headers.get(REPLAYED) == "true"
+
+
+def test_an_overlong_idempotency_key_is_a_400_naming_the_header(setup: ChatSetup) -> None:
+    answer = setup.chat({"message": "hola"}, headers={"Idempotency-Key": "k" * 256})
+    assert answer.status == 400 and answer.error["param"] == "Idempotency-Key"
+    assert len(setup.chat_requests()) == 0
