@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 from typing import Any
 
@@ -50,7 +50,8 @@ class StoredAnswer:
     @classmethod
     def from_record(cls, record: dict[str, Any]) -> StoredAnswer:
         if "body" not in record:  # stored before answers were kept as text: the answer object itself
-            return cls(json.dumps(record, ensure_ascii=False, separators=(",", ":")), "application/json", "")
+            text = json.dumps(record, ensure_ascii=False, separators=(",", ":"))
+            return cls(text, "application/json", str(record.get("request_id") or ""))
         return cls(record["body"], record["content_type"], record["request_id"], int(record["status"]))
 
 
@@ -139,5 +140,4 @@ def run_once(
         ) from error
     if computed:  # answered now
         return computed[0]
-    answer = StoredAnswer.from_record(stored)
-    return StoredAnswer(answer.body, answer.content_type, answer.request_id, answer.status, replayed=True)
+    return replace(StoredAnswer.from_record(stored), replayed=True)
