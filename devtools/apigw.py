@@ -92,20 +92,20 @@ class ApiGatewayEmulator:
         return self.handle(Request(environ))(environ, start_response)
 
     def handle(self, request: Request) -> Response:
-        started = time.time()
+        started, request_id = time.time(), str(uuid.uuid4())
         path, method = raw_path(request), request.method.upper()
         route, params = self._find(method, path)
         if route is None:  # API Gateway answers an unknown path or method alike
-            return self._gateway_error("MISSING_AUTHENTICATION_TOKEN", 404)
-        event = self._proxy_event(request, route, params or {}, started)
+            return self._gateway_error("MISSING_AUTHENTICATION_TOKEN", 404, request_id)
+        event = self._proxy_event(request, route, params or {}, started, request_id)
         if route.authorized:
             authorization = self._authorize(event)
             if authorization is None:
-                return self._gateway_error("UNAUTHORIZED", 401)
+                return self._gateway_error("UNAUTHORIZED", 401, request_id)
             event["requestContext"]["authorizer"] = authorization
         result = self.containers.invoke(route.function, event)
         response = self._to_response(result)
-        response.headers["x-amzn-RequestId"] = event["requestContext"]["requestId"]  # as API Gateway answers
+        response.headers["x-amzn-RequestId"] = request_id  # as API Gateway answers
         return response
 
     def _find(self, method: str, path: str) -> tuple[Route | None, dict[str, str] | None]:
@@ -115,7 +115,9 @@ class ApiGatewayEmulator:
                 return route, params
         return None, None
 
-    def _proxy_event(self, request: Request, route: Route, params: dict[str, str], started: float) -> dict[str, Any]:
+    def _proxy_event(
+        self, request: Request, route: Route, params: dict[str, str], started: float, request_id: str
+    ) -> dict[str, Any]:
         path = raw_path(request)
         headers = {k: v for k, v in request.headers.items()}
         multi_headers: dict[str, list[str]] = {}
@@ -127,7 +129,6 @@ class ApiGatewayEmulator:
             body, is_b64 = raw.decode("utf-8"), False
         except UnicodeDecodeError:
             body, is_b64 = base64.b64encode(raw).decode(), True
-        request_id = str(uuid.uuid4())
         return {
             "resource": route.path,
             "path": path,
@@ -169,12 +170,16 @@ class ApiGatewayEmulator:
             return None
         return {**(policy.get("context") or {}), "principalId": policy.get("principalId")}
 
-    def _gateway_error(self, kind: str, status: int) -> Response:
+    def _gateway_error(self, kind: str, status: int, request_id: str) -> Response:
         spec = self.gateway_responses.get(kind) or self.gateway_responses.get("DEFAULT_4XX") or {}
         body = (spec.get("ResponseTemplates") or {}).get("application/json")
         if body is None:
             body = json.dumps({"message": "Missing Authentication Token" if status == 404 else "Unauthorized"})
-        headers = {k: v.strip("'") for k, v in ((spec.get("ResponseParameters") or {}).get("Headers") or {}).items()}
+        context = {"context.requestId": request_id}
+        mapped = (spec.get("ResponseParameters") or {}).get("Headers") or {}
+        # A header value is a 'static' string or a mapped source; of the sources, only the request id is used.
+        headers = {k: context[v] if v in context else v.strip("'") for k, v in mapped.items()}
+        headers["x-amzn-RequestId"] = request_id
         return Response(
             body, status=int(spec.get("StatusCode", status)), headers=headers, content_type="application/json"
         )

@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 from aws_lambda_powertools.event_handler.openapi.merge import OpenAPIMerge
 
@@ -37,7 +38,23 @@ def build() -> str:
                 schema, getattr(module.app._request_validation_middleware, "webhook_resources", frozenset())
             )
             merge.add_schema(schema)
-    return json.dumps(merge.get_openapi_schema(), indent=1, sort_keys=True, ensure_ascii=False) + "\n"
+    return (
+        json.dumps(without_unanswered(merge.get_openapi_schema()), indent=1, sort_keys=True, ensure_ascii=False) + "\n"
+    )
+
+
+def without_unanswered(document: dict[str, Any]) -> dict[str, Any]:
+    """The document less Powertools' 422 validation answer: Atende answers invalid requests with a 400 envelope."""
+    for operations in document.get("paths", {}).values():
+        for operation in operations.values():
+            if isinstance(operation, dict):
+                operation.get("responses", {}).pop("422", None)
+    schemas = document.get("components", {}).get("schemas", {})
+    text = json.dumps(document["paths"])
+    for name in ("HTTPValidationError", "ValidationError", "ResponseValidationError"):
+        if f'/{name}"' not in text:
+            schemas.pop(name, None)
+    return document
 
 
 def main() -> int:

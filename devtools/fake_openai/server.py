@@ -12,7 +12,8 @@ from devtools.fake_openai.wire import Server
 class FakeOpenAI(UpstreamState):
     """A real HTTP server on loopback that answers like OpenAI: scripted responses first, else the offline model.
 
-    The scripting controls (`enqueue`, `set_latency`, `set_api_key`, `reset`, `requests`) are the state's own.
+    The scripting controls (`enqueue`, `set_latency`, `hold` / `release`, `set_api_key`, `reset`, `requests`) are
+    the state's own.
     """
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, *, api_key: str | None = None) -> None:

@@ -46,6 +46,8 @@ class UpstreamState:
         self._seen_prefixes: set[str] = set()
         self._latency = 0.0
         self._api_key = api_key
+        self._gate = threading.Event()  # cleared by `hold()`: requests wait at it until `release()`
+        self._gate.set()
         self.stopping = threading.Event()
 
     # -- controls (tests and the /_fake endpoints) -----------------------------------------------------------------
@@ -78,6 +80,13 @@ class UpstreamState:
         with self._lock:
             self._latency = max(0.0, float(seconds))
 
+    def hold(self) -> None:
+        """Keep every request that arrives from now on waiting (recorded, unanswered) until `release()`."""
+        self._gate.clear()
+
+    def release(self) -> None:
+        self._gate.set()
+
     def set_api_key(self, key: str | None) -> None:
         with self._lock:
             self._api_key = key
@@ -90,6 +99,7 @@ class UpstreamState:
             self._seen_prefixes.clear()
             self._latency = 0.0
             self._api_key = self._initial_api_key
+        self._gate.set()
 
     # -- used by the handler ---------------------------------------------------------------------------------------
     @property
@@ -125,3 +135,8 @@ class UpstreamState:
         """Sleep, but wake at once when the server stops."""
         if seconds > 0:
             self.stopping.wait(seconds)
+
+    def pass_gate(self) -> None:
+        """Wait while requests are held (see `hold`), but not past the server's stop."""
+        while not self._gate.wait(0.05) and not self.stopping.is_set():
+            pass

@@ -119,6 +119,7 @@ class _Handler(BaseHTTPRequestHandler):
             RecordedRequest(self.command, path, {k.lower(): v for k, v in self.headers.items()}, body, time.time())
         )
         state.wait(state.latency)
+        state.pass_gate()
         if not state.authorized(self.headers.get("Authorization")):
             self._send_json(
                 401, error_body(401, "Incorrect API key provided. You can find your API key in your account.")

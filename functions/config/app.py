@@ -20,6 +20,7 @@ from atende.models.tenants import SuspendRequest, Tenant, TenantCreate, TenantPa
 from atende.platform.observability import logger
 from atende.web.docs import openapi_document, swagger_html
 from atende.web.http import caller, header, json_response, make_resolver
+from atende.web.statuses import documented
 
 app = make_resolver()
 
@@ -63,111 +64,111 @@ def get_docs() -> Response[str]:
 
 
 # --- operator: tenants -----------------------------------------------------------------------------
-@app.post("/v1/admin/tenants", tags=["operator"])
+@app.post("/v1/admin/tenants", tags=["operator"], responses=documented(201, 409, body=True))
 def create_tenant(body: Annotated[TenantCreate, Body()]) -> Response[Tenant]:
     return json_response(tenants.create_tenant(operator(), body), 201)
 
 
-@app.get("/v1/admin/tenants", tags=["operator"])
+@app.get("/v1/admin/tenants", tags=["operator"], responses=documented(200))
 def list_tenants() -> Response[dict]:
     return json_response({"object": "list", "data": [t.model_dump() for t in tenants.list_tenants(caller(app))]})
 
 
-@app.get("/v1/admin/tenants/<tenant>", tags=["operator"])
+@app.get("/v1/admin/tenants/<tenant>", tags=["operator"], responses=documented(200, 400, 404))
 def get_tenant(tenant: TenantId) -> Response[Tenant]:
     return json_response(tenants.get_tenant(caller(app), tenant))
 
 
-@app.patch("/v1/admin/tenants/<tenant>", tags=["operator"])
+@app.patch("/v1/admin/tenants/<tenant>", tags=["operator"], responses=documented(200, 404, body=True))
 def patch_tenant(tenant: TenantId, body: Annotated[TenantPatch, Body()]) -> Response[Tenant]:
     return json_response(tenants.update_tenant(operator(), tenant, body))
 
 
-@app.delete("/v1/admin/tenants/<tenant>", tags=["operator"])
+@app.delete("/v1/admin/tenants/<tenant>", tags=["operator"], responses=documented(200, 400, 404))
 def delete_tenant(tenant: TenantId) -> Response[dict]:
     return json_response(tenants.delete_tenant(operator(), tenant))
 
 
-@app.post("/v1/admin/tenants/<tenant>/suspend", tags=["operator"])
+@app.post("/v1/admin/tenants/<tenant>/suspend", tags=["operator"], responses=documented(200, 404, body=True))
 def suspend_tenant(tenant: TenantId, body: Annotated[SuspendRequest | None, Body()] = None) -> Response[Tenant]:
     return json_response(tenants.set_status(operator(), tenant, body or SuspendRequest()))
 
 
-@app.post("/v1/admin/tenants/<tenant>/resume", tags=["operator"])
+@app.post("/v1/admin/tenants/<tenant>/resume", tags=["operator"], responses=documented(200, 404, body=True))
 def resume_tenant(tenant: TenantId) -> Response[Tenant]:
     return json_response(tenants.set_status(operator(), tenant, None))
 
 
-@app.post("/v1/admin/tenants/<tenant>/keys", tags=["operator"])
+@app.post("/v1/admin/tenants/<tenant>/keys", tags=["operator"], responses=documented(201, 404, body=True))
 def issue_tenant_key(tenant: TenantId, body: Annotated[KeyCreate | None, Body()] = None) -> Response[KeyCreated]:
     request = body or KeyCreate(label="first admin key", scopes=["admin", "chat", "moderate"])
     return json_response(tenants.issue_admin_key(operator(), tenant, request), 201)
 
 
-@app.get("/v1/admin/tenants/<tenant>/limits", tags=["operator"])
+@app.get("/v1/admin/tenants/<tenant>/limits", tags=["operator"], responses=documented(200, 400, 404))
 def get_tenant_limits(tenant: TenantId) -> Response[LimitsView]:
     return json_response(limits.get_limits(operator(), tenant))
 
 
-@app.put("/v1/admin/tenants/<tenant>/limits", tags=["operator"])
+@app.put("/v1/admin/tenants/<tenant>/limits", tags=["operator"], responses=documented(200, 404, body=True))
 def put_tenant_limits(tenant: TenantId, body: Annotated[OperatorLimitsSpec, Body()]) -> Response[LimitsView]:
     return json_response(limits.put_limits(operator(), tenant, body, operator=True))
 
 
 # --- tenant admin: bots ----------------------------------------------------------------------------
-@app.get("/v1/bots", tags=["bots"])
+@app.get("/v1/bots", tags=["bots"], responses=documented(200))
 def list_bots() -> Response[dict]:
     who = admin()
     return json_response({"object": "list", "data": [b.model_dump(mode="json") for b in bots.list_bots(who.tenant_id)]})
 
 
-@app.post("/v1/bots", tags=["bots"])
+@app.post("/v1/bots", tags=["bots"], responses=documented(201, 409, body=True))
 def create_bot(body: Annotated[BotCreate, Body()]) -> Response[Bot]:
     return _bot_response(bots.create_bot(admin_writer(), body), 201)
 
 
-@app.get("/v1/bots/<bot>", tags=["bots"])
+@app.get("/v1/bots/<bot>", tags=["bots"], responses=documented(200, 400, 404))
 def get_bot(bot: BotId) -> Response[Bot]:
     return _bot_response(bots.get_bot(admin().tenant_id, bot))
 
 
-@app.put("/v1/bots/<bot>", tags=["bots"])
+@app.put("/v1/bots/<bot>", tags=["bots"], responses=documented(200, 404, 409, 412, 428, body=True))
 def replace_bot(bot: BotId, body: Annotated[BotReplace, Body()]) -> Response[Bot]:
     return _bot_response(bots.replace_bot(admin_writer(), bot, body, header(app, "If-Match")))
 
 
-@app.patch("/v1/bots/<bot>", tags=["bots"])
+@app.patch("/v1/bots/<bot>", tags=["bots"], responses=documented(200, 404, 409, 412, 428, body=True))
 def patch_bot(bot: BotId, body: Annotated[BotPatch, Body()]) -> Response[Bot]:
     return _bot_response(bots.patch_bot(admin_writer(), bot, body, header(app, "If-Match")))
 
 
-@app.delete("/v1/bots/<bot>", tags=["bots"])
+@app.delete("/v1/bots/<bot>", tags=["bots"], responses=documented(200, 400, 404))
 def delete_bot(bot: BotId) -> Response[dict]:
     bots.delete_bot(admin_writer(), bot)
     return json_response({"id": bot, "deleted": True})
 
 
 # --- tenant admin: API keys ------------------------------------------------------------------------
-@app.get("/v1/keys", tags=["keys"])
+@app.get("/v1/keys", tags=["keys"], responses=documented(200))
 def list_keys() -> Response[dict]:
     who = admin()
     return json_response({"object": "list", "data": [k.model_dump() for k in keys.list_keys(who.tenant_id)]})
 
 
-@app.post("/v1/keys", tags=["keys"])
+@app.post("/v1/keys", tags=["keys"], responses=documented(201, body=True))
 def create_key(body: Annotated[KeyCreate, Body()]) -> Response[KeyCreated]:
     who = admin_writer()
     return json_response(keys.issue_key(who, who.tenant_id, body), 201)
 
 
-@app.delete("/v1/keys/<key_id>", tags=["keys"])
+@app.delete("/v1/keys/<key_id>", tags=["keys"], responses=documented(200, 400, 404))
 def revoke_key(key_id: Annotated[str, Path(pattern=r"^key_[a-f0-9]{12}$")]) -> Response[KeyInfo]:
     who = admin_writer()
     return json_response(keys.revoke_key(who, who.tenant_id, key_id))
 
 
 # --- tenant admin: provider credentials (write-only) -----------------------------------------------
-@app.get("/v1/credentials", tags=["credentials"])
+@app.get("/v1/credentials", tags=["credentials"], responses=documented(200))
 def list_credentials() -> Response[dict]:
     who = admin()
     return json_response(
@@ -175,38 +176,38 @@ def list_credentials() -> Response[dict]:
     )
 
 
-@app.get("/v1/credentials/<provider>", tags=["credentials"])
+@app.get("/v1/credentials/<provider>", tags=["credentials"], responses=documented(200, 400, 404))
 def get_credential(provider: Annotated[ProviderName, Path()]) -> Response[CredentialInfo]:
     return json_response(credentials.describe_credential(admin().tenant_id, provider))
 
 
-@app.put("/v1/credentials/<provider>", tags=["credentials"])
+@app.put("/v1/credentials/<provider>", tags=["credentials"], responses=documented(200, 404, body=True))
 def put_credential(
     provider: Annotated[ProviderName, Path()], body: Annotated[CredentialPut, Body()]
 ) -> Response[CredentialInfo]:
     return json_response(credentials.store_credential(admin_writer(), provider, body))
 
 
-@app.delete("/v1/credentials/<provider>", tags=["credentials"])
+@app.delete("/v1/credentials/<provider>", tags=["credentials"], responses=documented(200, 400, 404))
 def delete_credential(provider: Annotated[ProviderName, Path()]) -> Response[dict]:
     credentials.remove_credential(admin_writer(), provider)
     return json_response({"provider": provider, "deleted": True})
 
 
 # --- tenant admin: limits and usage ---------------------------------------------------------------
-@app.get("/v1/limits", tags=["limits"])
+@app.get("/v1/limits", tags=["limits"], responses=documented(200))
 def get_limits() -> Response[LimitsView]:
     who = admin()
     return json_response(limits.get_limits(who, who.tenant_id))
 
 
-@app.put("/v1/limits", tags=["limits"])
+@app.put("/v1/limits", tags=["limits"], responses=documented(200, body=True))
 def put_limits(body: Annotated[LimitsSpec, Body()]) -> Response[LimitsView]:
     who = admin_writer()
     return json_response(limits.put_limits(who, who.tenant_id, body, operator=False))
 
 
-@app.get("/v1/usage", tags=["limits"])
+@app.get("/v1/usage", tags=["limits"], responses=documented(200, 400))
 def get_usage(
     period: Annotated[str | None, Query(max_length=10, description="YYYY-MM or YYYY-MM-DD (UTC)")] = None,
 ) -> Response[UsageReport]:
@@ -214,7 +215,7 @@ def get_usage(
 
 
 # --- tenant admin: audit ---------------------------------------------------------------------------
-@app.get("/v1/audit", tags=["audit"])
+@app.get("/v1/audit", tags=["audit"], responses=documented(200, 400))
 def list_audit(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     before: Annotated[str | None, Query(max_length=40)] = None,

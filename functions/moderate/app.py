@@ -23,6 +23,7 @@ from atende.models.moderation import (
 )
 from atende.platform.observability import logger, tracer
 from atende.web.http import caller, json_response, make_resolver
+from atende.web.statuses import documented
 
 app = make_resolver(webhook_resources=frozenset({"/v1/moderate"}))  # also forms and text/plain
 
@@ -33,19 +34,31 @@ def moderator() -> Caller:
     return who
 
 
-@app.post("/v1/moderations", tags=["moderation"], summary="Classify text and images (OpenAI wire format)")
+@app.post(
+    "/v1/moderations",
+    tags=["moderation"],
+    responses=documented(200, body=True),
+    summary="Classify text and images (OpenAI wire format)",
+)
 def create_moderation(body: Annotated[ModerationRequest, Body()]) -> Response[ModerationResponse]:
     who = moderator()
     return json_response(moderation.moderate(who.tenant_id, wire_input(body.input), body.model))
 
 
-@app.post("/v1/moderate", tags=["moderation"], summary="Classify text, flat answer for workflow tools")
+@app.post(
+    "/v1/moderate",
+    tags=["moderation"],
+    responses=documented(200, body=True),
+    summary="Classify text, flat answer for workflow tools",
+)
 def moderate_flat(body: Annotated[ModerateRequest, Body()]) -> Response[ModerateResponse]:
     who = moderator()
     return json_response(moderation.flatten(moderation.moderate(who.tenant_id, wire_input(body.input), body.model)))
 
 
-@app.post("/v1/redact", tags=["moderation"], summary="Mask PII with typed placeholders")
+@app.post(
+    "/v1/redact", tags=["moderation"], responses=documented(200, body=True), summary="Mask PII with typed placeholders"
+)
 def redact_text(body: Annotated[RedactRequest, Body()]) -> Response[RedactResponse]:
     moderator()
     masked = redact(body.text, body.kinds)

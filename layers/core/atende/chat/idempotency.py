@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from functools import cache
 from typing import Any
 
@@ -24,6 +26,41 @@ from atende.platform.settings import get_settings
 REPLAY_SECONDS = 24 * 3600
 MAX_KEY_LENGTH = 255
 TENANT_SEPARATOR = "|"  # not allowed in tenant ids
+RETRY_AFTER_SECONDS = 1  # the 409 for a key still being answered: the first answer is usually seconds away
+
+
+@dataclass(frozen=True)
+class StoredAnswer:
+    """An answer exactly as sent: its body text, so that a replay repeats the same bytes, not a re-serialization."""
+
+    body: str
+    content_type: str
+    request_id: str
+    status: int = 200
+    replayed: bool = False
+    headers: dict[str, str] = field(default_factory=dict)  # Atende's own (x-atende-*), replayed with the body
+
+    def record(self) -> dict[str, Any]:
+        return {
+            "body": self.body,
+            "content_type": self.content_type,
+            "request_id": self.request_id,
+            "status": self.status,
+            "headers": self.headers,
+        }
+
+    @classmethod
+    def from_record(cls, record: dict[str, Any]) -> StoredAnswer:
+        if "body" not in record:  # stored before answers were kept as text: the answer object itself
+            text = json.dumps(record, ensure_ascii=False, separators=(",", ":"))
+            return cls(text, "application/json", str(record.get("request_id") or ""))
+        return cls(
+            record["body"],
+            record["content_type"],
+            record["request_id"],
+            int(record["status"]),
+            headers=dict(record.get("headers") or {}),
+        )
 
 
 @cache
@@ -75,22 +112,33 @@ def register_context(context: LambdaContext) -> None:
     _config().register_lambda_context(context)
 
 
-def run_once(tenant_id: str, key: str | None, payload: dict[str, Any], compute: Callable[[], dict[str, Any]]) -> dict:
-    """`compute()` once per (tenant, key); a replay returns the first answer. Errors are not remembered."""
+def run_once(
+    tenant_id: str, key: str | None, payload: dict[str, Any], compute: Callable[[], StoredAnswer]
+) -> StoredAnswer:
+    """`compute()` once per (tenant, key); a replay returns the first answer, marked `replayed`.
+
+    Errors are not remembered: a request that failed may be retried with the same key.
+    """
     if not key:
         return compute()
     if len(key) > MAX_KEY_LENGTH or not key.isprintable():
         raise InvalidRequest(
             f"Idempotency-Key must be printable and at most {MAX_KEY_LENGTH} characters.", param="Idempotency-Key"
         )
+    computed: list[StoredAnswer] = []
+
+    def first_answer() -> dict[str, Any]:
+        computed.append(compute())
+        return computed[0].record()
+
     try:
-        return _idempotent()(request={"tenant": tenant_id, "key": key, "payload": payload}, compute=compute)
+        stored = _idempotent()(request={"tenant": tenant_id, "key": key, "payload": payload}, compute=first_answer)
     except IdempotencyAlreadyInProgressError as error:
         raise Conflict(
             "A request with this Idempotency-Key is still being answered; retry in a moment.",
             param="Idempotency-Key",
             code="idempotency_in_progress",
-            headers={"Retry-After": "1"},
+            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
         ) from error
     except IdempotencyValidationError as error:
         raise InvalidRequest(
@@ -98,3 +146,6 @@ def run_once(tenant_id: str, key: str | None, payload: dict[str, Any], compute: 
             param="Idempotency-Key",
             code="idempotency_key_reused",
         ) from error
+    if computed:  # answered now
+        return computed[0]
+    return replace(StoredAnswer.from_record(stored), replayed=True)

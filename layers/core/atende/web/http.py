@@ -49,9 +49,11 @@ MERGE_PATCH = "application/merge-patch+json"  # RFC 7386's media type: JSON, acc
 _SOURCES = {"body", "query", "path", "header", "cookie", "form", "file"}
 _NOT_AN_OBJECT = "The request body must be a JSON object."
 _FIELD_SEGMENT = re.compile(r"[^\[\]()'\", ]+")  # a field or key, not a union member like literal['a','b']
+REQUEST_ID_HEADER = "x-request-id"  # what the OpenAI SDKs read into `response._request_id`
 
 
-def _serialize(body: Any) -> str:
+def serialize_json(body: Any) -> str:
+    """JSON as every Atende answer is written: compact, UTF-8 as is."""
     return json.dumps(body, ensure_ascii=False, separators=(",", ":"), default=str)
 
 
@@ -203,6 +205,29 @@ class _BodyCheckedValidation(OpenAPIRequestValidationMiddleware):
         return super()._get_body(app)
 
 
+class AtendeResolver(APIGatewayRestResolver):
+    """Powertools' REST resolver whose every answer, errors included, names its request in `x-request-id`."""
+
+    def resolve(self, event: Any, context: Any) -> dict[str, Any]:
+        answer = super().resolve(event, context)
+        request_id = ((event or {}).get("requestContext") or {}).get("requestId")
+        if request_id:
+            with_request_id(answer, str(request_id))
+        return answer
+
+
+def with_request_id(answer: dict[str, Any], request_id: str) -> dict[str, Any]:
+    """Adds `x-request-id` to a proxy answer unless the route set it (a replay names the request it repeats)."""
+    single, multi = answer.get("headers") or {}, answer.get("multiValueHeaders") or {}
+    if any(name.lower() == REQUEST_ID_HEADER for name in [*single, *multi]):
+        return answer
+    if "multiValueHeaders" in answer:
+        answer["multiValueHeaders"] = {**multi, REQUEST_ID_HEADER: [request_id]}
+    else:
+        answer["headers"] = {**single, REQUEST_ID_HEADER: request_id}
+    return answer
+
+
 def make_resolver(
     *, strip_prefixes: list[str] | None = None, webhook_resources: frozenset[str] = frozenset()
 ) -> APIGatewayRestResolver:
@@ -210,10 +235,10 @@ def make_resolver(
 
     `webhook_resources` are API Gateway resources (`/v1/bots/{bot}/chat`) that also take forms and text/plain.
     """
-    app = APIGatewayRestResolver(
+    app = AtendeResolver(
         enable_validation=True,
         strip_prefixes=strip_prefixes,  # type: ignore[arg-type]
-        serializer=_serialize,  # UTF-8 as is: "Lía", not "L\u00eda" (smaller answers, readable in no-code tools)
+        serializer=serialize_json,  # UTF-8 as is: "Lía", not "L\u00eda" (smaller answers, readable in no-code tools)
     )
     # Powertools runs request validation before any middleware added with `use`, so the body checks run
     # inside the validation middleware itself: otherwise a text/plain body would be "validated" first (400,
