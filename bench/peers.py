@@ -34,7 +34,7 @@ WARM_ROUNDS = 20
 TURNS_PER_CONVERSATION = 10
 LITELLM = ROOT / ".bench-peers" / "bin" / "litellm"
 START_SECONDS = 180.0
-PLAIN_TARGET, BOT_TARGET = 1.0, 1.5  # × LiteLLM's added latency
+PLAIN_TARGET, BOT_TARGET = 1.0, 1.5  # times LiteLLM's added latency
 QUESTION = "¿Hacen envíos a Cusco y cuánto tardan?"
 PATHS = ("direct", "litellm", "atende plain", "atende bot")
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
@@ -54,6 +54,23 @@ def tree_cpu(pid: int) -> tuple[float, float]:
     return cpu_seconds(pid), sum(cpu_seconds(child) for child in descendants(pid))
 
 
+def worker_peaks(pid: int) -> dict[str, float]:
+    """Peak RSS (VmHWM, MiB) of each function's largest worker below the stack process `pid`."""
+    peaks: dict[str, float] = {}
+    for child in descendants(pid):
+        try:
+            argv = Path(f"/proc/{child}/cmdline").read_bytes().split(b"\0")
+            status = Path(f"/proc/{child}/status").read_text()
+        except OSError:
+            continue
+        if b"devtools.lambda_worker" not in argv:
+            continue
+        name = argv[argv.index(b"devtools.lambda_worker") + 1].decode()
+        kib = next((int(line.split()[1]) for line in status.splitlines() if line.startswith("VmHWM:")), 0)
+        peaks[name] = max(peaks.get(name, 0.0), kib / 1024)
+    return peaks
+
+
 class LiteLLMProxy:
     """LiteLLM's proxy as its own process: no database, the local cost map, a random master key."""
 
@@ -69,7 +86,7 @@ class LiteLLMProxy:
         self.log = tempfile.NamedTemporaryFile(prefix="litellm-", suffix=".log")  # noqa: SIM115
         env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "DATABASE_URL", "LITELLM_"))}
         env.update(LITELLM_LOCAL_MODEL_COST_MAP="True", LITELLM_MASTER_KEY=self.master_key, LITELLM_TELEMETRY="False")
-        self.process = subprocess.Popen(  # noqa: S603 — the peer installed by the Makefile
+        self.process = subprocess.Popen(
             [str(LITELLM), "--config", self.config.name, "--host", "127.0.0.1", "--port", str(self.port)],
             env=env,
             stdout=self.log,
@@ -117,6 +134,7 @@ class PathStats:
     calls: Counter[str] = field(default_factory=Counter)  # `service.Operation` -> calls, all functions
     function_seconds: dict[str, list[float]] = field(default_factory=dict)  # function -> each invocation's seconds
     function_aws_seconds: dict[str, list[float]] = field(default_factory=dict)
+    function_calls: dict[str, Counter[str]] = field(default_factory=dict)  # function -> its `service.Op` calls
     read_units: float = 0.0
     write_units: float = 0.0
 
@@ -138,6 +156,7 @@ class Comparison:
     rounds: int
     stats: dict[str, PathStats]
     upstream_p50: float
+    worker_peak_mib: dict[str, float]  # function -> the largest VmHWM among its workers
 
 
 def _strict_counts(endpoint: str) -> Counter[str]:
@@ -230,7 +249,8 @@ def compare() -> Comparison:
                         record.calls.update(invocation["calls"])
                         record.function_seconds.setdefault(name, []).append(invocation["seconds"])
                         record.function_aws_seconds.setdefault(name, []).append(invocation["aws_seconds"])
-        return Comparison(ROUNDS, stats, percentiles(stats["direct"].seconds)[0])
+                        record.function_calls.setdefault(name, Counter()).update(invocation["calls"])
+        return Comparison(ROUNDS, stats, percentiles(stats["direct"].seconds)[0], worker_peaks(stack.process.pid))
     finally:
         for server in (stack, litellm):
             if server is not None:
