@@ -49,7 +49,7 @@ class Turn:
     log_bytes_per_invocation: int = 1_200  # START/END/REPORT lines plus the structured log lines
     emf_bytes_per_turn: int = 1_500  # the turn's EMF record (metrics and properties) in the chat function's log
     turns_per_month: int = 1_000_000
-    tenants: int = 100
+    tenants: int = 10  # 100,000 turns per tenant a month: a busy support line (~3,300 turns a day)
     metrics_per_tenant: int = 13  # metric name and dimension set combinations each tenant adds
     alarms_per_tenant: int = 4  # monthly and daily budget, each with a soft-limit alarm
     xray_sampled: float = 1.0  # share of turns traced: the default rule keeps 1/s and 5 % of the rest
@@ -91,6 +91,7 @@ class Line:
     component: str
     usd_per_million_turns: float
     basis: str
+    monthly: bool = False  # a charge per tenant and month, spread over the stated turns a month
 
 
 def aws_lines(measured: Measured, turn: Turn, prices: AwsPrices = AwsPrices()) -> list[Line]:
@@ -140,6 +141,7 @@ def aws_lines(measured: Measured, turn: Turn, prices: AwsPrices = AwsPrices()) -
             "CloudWatch metrics per tenant",
             turn.tenants * turn.metrics_per_tenant * prices.cloudwatch_metric_month * per_turn,
             f"{turn.tenants} tenants × {turn.metrics_per_tenant} metrics, {turn.turns_per_month:,} turns a month",
+            monthly=True,
         )
     )
     lines.append(
@@ -147,6 +149,7 @@ def aws_lines(measured: Measured, turn: Turn, prices: AwsPrices = AwsPrices()) -
             "CloudWatch alarms per tenant",
             turn.tenants * turn.alarms_per_tenant * prices.cloudwatch_alarm_month * per_turn,
             f"{turn.tenants} tenants × {turn.alarms_per_tenant} alarms",
+            monthly=True,
         )
     )
     lines.append(
@@ -158,10 +161,17 @@ def aws_lines(measured: Measured, turn: Turn, prices: AwsPrices = AwsPrices()) -
     )
     lines.append(
         Line(
-            "Secrets Manager",
-            measured.secrets_calls * MILLION / 10_000 * prices.secrets_calls_per_10k
-            + turn.tenants * prices.secret_month * per_turn,
-            f"{measured.secrets_calls:g} calls per turn; one secret per tenant",
+            "Secrets Manager calls",
+            measured.secrets_calls * MILLION / 10_000 * prices.secrets_calls_per_10k,
+            f"{measured.secrets_calls:g} calls per turn",
+        )
+    )
+    lines.append(
+        Line(
+            "Secrets Manager secrets",
+            turn.tenants * prices.secret_month * per_turn,
+            f"one provider credential per tenant, {turn.tenants} tenants",
+            monthly=True,
         )
     )
     return lines
@@ -188,7 +198,10 @@ def table(measured: Measured, turn: Turn, prices: AwsPrices = AwsPrices(), targe
     """The cost model as Markdown: AWS components, the total, the token cost beside it, the target."""
     lines = aws_lines(measured, turn, prices)
     total = sum(line.usd_per_million_turns for line in lines)
+    per_turn = sum(line.usd_per_million_turns for line in lines if not line.monthly)
     mini = token_cost_per_million_turns("gpt-4o-mini", turn)
+    tenant_month = sum(line.usd_per_million_turns for line in lines if line.monthly) * turn.turns_per_month / MILLION
+    tenant_month /= max(1, turn.tenants)
     out = [
         f"Per million turns, us-east-1 list prices as published on {prices.published}; check before relying on "
         f"them. The turn: {turn.prompt_tokens:,} prompt and {turn.completion_tokens:,} completion tokens, the "
@@ -198,8 +211,14 @@ def table(measured: Measured, turn: Turn, prices: AwsPrices = AwsPrices(), targe
         "| component | USD per million turns | basis |",
         "|---|---|---|",
     ]
-    out += [f"| {line.component} | {line.usd_per_million_turns:.2f} | {line.basis} |" for line in lines]
-    out.append(f"| **AWS total** | **{total:.2f}** | |")
+    out += [
+        f"| {line.component}{' (monthly)' if line.monthly else ''} | {line.usd_per_million_turns:.2f} | {line.basis} |"
+        for line in lines
+    ]
+    out.append(
+        f"| AWS per turn, without the monthly charges | {per_turn:.2f} | = {per_turn / mini:.1%} of gpt-4o-mini |"
+    )
+    out.append(f"| **AWS total** | **{total:.2f}** | monthly charges: {tenant_month:.2f} USD per tenant-month |")
     for model in ("gpt-4o-mini", "gpt-4.1-mini"):
         tokens = token_cost_per_million_turns(model, turn)
         out.append(f"| tokens on {model} | {tokens:.2f} | AWS = {total / tokens:.1%} of it |")

@@ -46,13 +46,14 @@ def test_each_component_is_priced_per_million_turns() -> None:
     # monthly per-tenant charges spread over the month's million turns
     assert lines["CloudWatch metrics per tenant"] == pytest.approx(100 * 13 * 0.30)
     assert lines["CloudWatch alarms per tenant"] == pytest.approx(100 * 4 * 0.10)
-    assert lines["Secrets Manager"] == pytest.approx(100 * 0.40)
+    assert lines["Secrets Manager secrets"] == pytest.approx(100 * 0.40)
 
 
 def test_secrets_manager_calls_are_charged_per_ten_thousand() -> None:
-    with_calls = _lines(Measured((CHAT,), 0, 0, secrets_calls=1))["Secrets Manager"]
-    without = _lines(Measured((CHAT,), 0, 0, secrets_calls=0))["Secrets Manager"]
+    with_calls = _lines(Measured((CHAT,), 0, 0, secrets_calls=1))["Secrets Manager calls"]
+    without = _lines(Measured((CHAT,), 0, 0, secrets_calls=0))["Secrets Manager calls"]
     assert with_calls - without == pytest.approx(1e6 / 10_000 * 0.05)
+    assert without == 0
 
 
 def test_token_cost_comes_from_atendes_price_table() -> None:
@@ -73,3 +74,16 @@ def test_the_table_states_the_target_met_or_missed() -> None:
     assert any(line.startswith("Target:") and line.endswith(", met.") for line in cheap)
     dear = table(Measured((AUTHORIZER, CHAT), 1, 1), Turn(tenants=10_000), PRICES)
     assert any(line.startswith("Target:") and "**missed**" in line for line in dear)
+
+
+def test_monthly_charges_are_shown_apart_and_per_tenant_month() -> None:
+    turn = Turn(tenants=10, turns_per_month=1_000_000)
+    measured = Measured((AUTHORIZER, CHAT), read_units=1, write_units=10)
+    lines = aws_lines(measured, turn, PRICES)
+    monthly = {line.component for line in lines if line.monthly}
+    assert monthly == {"CloudWatch metrics per tenant", "CloudWatch alarms per tenant", "Secrets Manager secrets"}
+    rendered = table(measured, turn, PRICES)
+    per_turn = sum(line.usd_per_million_turns for line in lines if not line.monthly)
+    assert any(line.startswith(f"| AWS per turn, without the monthly charges | {per_turn:.2f} |") for line in rendered)
+    # 13 metrics x 0.30 + 4 alarms x 0.10 + one secret at 0.40 = 4.70 USD per tenant-month
+    assert any("monthly charges: 4.70 USD per tenant-month" in line for line in rendered)
