@@ -4,6 +4,7 @@ SHELL := /bin/bash
 PYTHON313 ?= $(shell ls -d $${PYENV_ROOT:-$$HOME/.pyenv}/versions/3.13*/bin/python3.13 2>/dev/null | sort -V | tail -1 | grep . || (python3.13 -c "" 2>/dev/null && command -v python3.13))
 VENV := .venv
 TOOLS := .tools
+PEERS := .bench-peers
 PY := $(VENV)/bin/python
 export SAM_CLI_TELEMETRY := 0
 export AWS_DEFAULT_REGION ?= us-east-1
@@ -11,7 +12,7 @@ TEST_WORKERS ?= 2
 # Environments are filled by uv (resolves and downloads in parallel: a fresh .venv in seconds, not minutes).
 UV_PIN := uv==0.13.8
 
-.PHONY: help dev test test-one venv tools js-deps langchain-env lint typecheck unit integration e2e sam-validate sam-build bench openapi clean chaos
+.PHONY: help dev test test-one venv tools bench-peers js-deps langchain-env lint typecheck unit integration e2e sam-validate sam-build bench openapi clean chaos
 # `make` alone lists the targets (the first rule below is a file, not something to run by accident).
 .DEFAULT_GOAL := help
 
@@ -33,10 +34,20 @@ $(TOOLS)/.installed: requirements-tools.txt
 	$(TOOLS)/bin/uv pip install --quiet --python $(TOOLS)/bin/python -r requirements-tools.txt
 	touch $@
 
+# LiteLLM's proxy, the benchmark's peer: its own environment, never a dependency of Atende.
+$(PEERS)/.installed: requirements-bench-peer.txt
+	@test -n "$(PYTHON313)" || { echo "Python 3.13 is required for the benchmark peer."; exit 1; }
+	$(PYTHON313) -m venv $(PEERS)
+	$(PEERS)/bin/python -m pip install --quiet $(UV_PIN)
+	$(PEERS)/bin/uv pip install --quiet --python $(PEERS)/bin/python -r requirements-bench-peer.txt
+	touch $@
+
 ## Create .venv (the app and its dev tools, from pyproject.toml)
 venv: $(VENV)/.installed
 ## Create .tools (SAM CLI and cfn-lint, from requirements-tools.txt)
 tools: $(TOOLS)/.installed
+## Create .bench-peers (LiteLLM's proxy, from requirements-bench-peer.txt), which `make bench` compares with
+bench-peers: $(PEERS)/.installed
 
 JS := tests/e2e/js
 $(JS)/node_modules/.installed: $(JS)/package.json $(JS)/package-lock.json
@@ -115,10 +126,10 @@ sam-build: tools
 openapi: venv
 	$(PY) -m devtools.openapi
 
-## Benchmarks: writes bench/results.md
-bench: venv
+## Benchmarks (beside LiteLLM's proxy, with the AWS cost model): writes bench/results.md
+bench: venv bench-peers
 	$(PY) -m bench
 
 ## Remove the environments, build output and caches
 clean:
-	rm -rf .aws-sam $(VENV) $(TOOLS) $(LANGCHAIN) $(JS)/node_modules .pytest_cache .ruff_cache .mypy_cache
+	rm -rf .aws-sam $(VENV) $(TOOLS) $(PEERS) $(LANGCHAIN) $(JS)/node_modules .pytest_cache .ruff_cache .mypy_cache

@@ -7,12 +7,13 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import chat, soak, throughput
+from bench import aws_cost, chat, peers, soak, throughput
 
 RESULTS = Path(__file__).resolve().parent / "results.md"
 
 
 def main() -> int:
+    comparison = peers.compare()
     sections = [
         "# Atende benchmarks",
         "",
@@ -22,6 +23,14 @@ def main() -> int:
         "## Chat overhead and AWS round trips",
         "",
         *chat.overhead_and_round_trips(),
+        "",
+        "## Atende beside LiteLLM's proxy",
+        "",
+        *peers.tables(comparison),
+        "",
+        "## What a turn costs on AWS",
+        "",
+        *aws_cost.section(comparison),
         "",
         "## Function init",
         "",

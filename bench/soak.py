@@ -92,11 +92,12 @@ class Run:
 class Stack:
     """`python -m devtools.stack` as its own process, so its RSS is the stack's alone, not this driver's."""
 
-    def __init__(self) -> None:
+    def __init__(self, environment: dict[str, str] | None = None) -> None:
         self.port = free_port()
         self.log = tempfile.NamedTemporaryFile(prefix="atende-soak-", suffix=".log")  # noqa: SIM115
         env = {**os.environ, "PORT": str(self.port), "PYTHONUNBUFFERED": "1"}
-        env.pop("OPENAI_API_KEY", None)  # the offline upstream
+        env.pop("OPENAI_API_KEY", None)  # the offline upstream, unless `environment` names one
+        env.update(environment or {})
         self.process = subprocess.Popen(
             [sys.executable, "-m", "devtools.stack"], cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT
         )

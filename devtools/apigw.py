@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import gzip
 import json
 import re
 import time
@@ -81,11 +82,20 @@ def raw_path(request: Request) -> str:
     return raw.split("?", 1)[0]
 
 
+def compression_threshold(template: Path = TEMPLATE) -> int | None:
+    """The Api's MinimumCompressionSize (bytes), or None when it compresses nothing."""
+    for resource in load_template(template)["Resources"].values():
+        if resource["Type"] == "AWS::Serverless::Api" and "MinimumCompressionSize" in resource["Properties"]:
+            return int(resource["Properties"]["MinimumCompressionSize"])
+    return None
+
+
 class ApiGatewayEmulator:
     """A WSGI app answering like API Gateway's REST proxy integration in front of our functions."""
 
     def __init__(self, containers: Invoker, stage: str = "dev", template: Path = TEMPLATE) -> None:
         self.routes, self.gateway_responses = routes_from_template(template)
+        self.minimum_compression_size = compression_threshold(template)
         self.stage, self.containers = stage, containers
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
@@ -106,7 +116,19 @@ class ApiGatewayEmulator:
         result = self.containers.invoke(route.function, event)
         response = self._to_response(result)
         response.headers["x-amzn-RequestId"] = request_id  # as API Gateway answers
+        self._compress(request, response)
         return response
+
+    def _compress(self, request: Request, response: Response) -> None:
+        """gzip an answer of at least MinimumCompressionSize bytes when the client accepts it, as API Gateway does
+        (an answer the function already encoded is left alone)."""
+        threshold = self.minimum_compression_size
+        if threshold is None or "Content-Encoding" in response.headers or request.accept_encodings["gzip"] <= 0:
+            return
+        data = response.get_data()
+        if len(data) >= threshold:
+            response.set_data(gzip.compress(data))
+            response.headers["Content-Encoding"] = "gzip"
 
     def _find(self, method: str, path: str) -> tuple[Route | None, dict[str, str] | None]:
         for route in self.routes:

@@ -18,11 +18,24 @@ from typing import Any, Protocol
 
 from atende.platform import metrics
 from devtools.functions import ROOT
+from devtools.invocation_log import ENV as INVOCATION_LOG_ENV
+from devtools.invocation_log import InvocationLog
 
 MAX_CONTAINERS = 8  # per function, like a small reserved concurrency
 INIT_SECONDS = 60.0  # Lambda allows 10 s of init; imports are slower on a busy 2-core machine
 # What a worker inherits from the parent besides its function's own environment: the interpreter's setup.
-_INHERITED = ("PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR", "PYTHONPATH", "VIRTUAL_ENV", "SYSTEMROOT")
+_INHERITED = (
+    "PATH",
+    "HOME",
+    "LANG",
+    "LC_ALL",
+    "TZ",
+    "TMPDIR",
+    "PYTHONPATH",
+    "VIRTUAL_ENV",
+    "SYSTEMROOT",
+    INVOCATION_LOG_ENV,
+)
 
 
 class Invoker(Protocol):
@@ -80,6 +93,7 @@ class Container:
         theirs.close()
         self.connection = Connection(ours.detach())
         self.alive = True
+        self.last_report: dict[str, Any] | None = None  # the worker's invocation report (ATENDE_LOCAL_INVOCATION_LOG)
         self._receive(time.monotonic() + INIT_SECONDS, "ready")
 
     def invoke(self, event: Any, timeout: float, levels: dict[str, int]) -> Any:
@@ -104,6 +118,8 @@ class Container:
                 self.close()  # Lambda stops a timed-out environment; the next call gets a fresh one
                 raise FunctionError(self.name, "Sandbox.Timedout", "Task timed out")
             kind = message["kind"]
+            if kind in ("result", "error"):
+                self.last_report = message.get("report")
             if kind == wanted:
                 return message.get("result")
             if kind == "error":
@@ -148,9 +164,13 @@ class ContainerPool:
     """Warm containers of one function; each serves one request at a time, as a Lambda container does."""
 
     def __init__(
-        self, name: str, environment: Callable[[], dict[str, str]], levels: Callable[[], dict[str, int]]
+        self,
+        name: str,
+        environment: Callable[[], dict[str, str]],
+        levels: Callable[[], dict[str, int]],
+        log: InvocationLog | None = None,
     ) -> None:
-        self.name, self._environment, self._levels = name, environment, levels
+        self.name, self._environment, self._levels, self._log = name, environment, levels, log
         self._idle: list[Container] = []
         self._all: list[Container | _Starting] = []
         self._cond = threading.Condition()
@@ -160,6 +180,9 @@ class ContainerPool:
         try:
             return container.invoke(event, timeout, self._levels())
         finally:
+            if self._log is not None:
+                self._log.record(self.name, container.last_report)
+                container.last_report = None
             with self._cond:
                 if container.alive:
                     self._idle.append(container)
@@ -210,8 +233,8 @@ class _Starting:
 class Containers:
     """Every function's pool, sharing one runtime; logger levels changed after creation reach the workers."""
 
-    def __init__(self, runtime: Runtime) -> None:
-        self.runtime = runtime
+    def __init__(self, runtime: Runtime, log: InvocationLog | None = None) -> None:
+        self.runtime, self.log = runtime, log
         self.pools: dict[str, ContainerPool] = {}
         self._lock = threading.Lock()
         self._baseline = _levels_now()
@@ -219,7 +242,9 @@ class Containers:
     def pool(self, name: str) -> ContainerPool:
         with self._lock:
             if name not in self.pools:
-                self.pools[name] = ContainerPool(name, lambda: self.runtime.environment(name), self._changed_levels)
+                self.pools[name] = ContainerPool(
+                    name, lambda: self.runtime.environment(name), self._changed_levels, self.log
+                )
             return self.pools[name]
 
     def invoke(self, name: str, event: Any, timeout: float = 29.0) -> Any:

@@ -12,6 +12,8 @@ from decimal import Decimal
 from multiprocessing.connection import Connection
 from typing import Any
 
+from devtools import invocation_log
+
 # Everything the function prints, logs or emits as EMF goes to the parent as a message, so that the parent's
 # stdout, logging handlers and metrics sink see it as they did when functions ran in the parent's threads.
 
@@ -104,6 +106,8 @@ def main(name: str, fd: int) -> None:
     sys.stdout = _Stream(channel, "stdout")  # type: ignore[assignment]
     sys.stderr = _Stream(channel, "stderr")  # type: ignore[assignment]
     logging.getLogger().addHandler(_Forward(channel))
+    # before the function loads, so that any client it makes is counted
+    meter = invocation_log.AwsCallMeter().install() if invocation_log.enabled() else None
     try:
         from atende.platform import metrics
 
@@ -127,15 +131,19 @@ def main(name: str, fd: int) -> None:
             return
         levels.apply(request.get("levels") or {})
         context = FakeLambdaContext(f"atende-{name}", request["request_id"], request["timeout"])
+        started = meter.start() if meter else 0.0
         try:
             result = module.lambda_handler(request["event"], context)
             json.dumps(result, default=_lambda_json)  # a result Lambda cannot marshal is an error there too
         except Exception as error:  # noqa: BLE001 — reported to the caller like Lambda's errorType/errorMessage
             _flush()
-            channel.send("error", type=type(error).__name__, message=str(error), trace=traceback.format_exc())
+            report = meter.report(started) if meter else None
+            channel.send(
+                "error", type=type(error).__name__, message=str(error), trace=traceback.format_exc(), report=report
+            )
             continue
         _flush()
-        channel.send("result", result=result)
+        channel.send("result", result=result, report=meter.report(started) if meter else None)
 
 
 def _flush() -> None:

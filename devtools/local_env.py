@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import boto3
 
-from devtools import moto_iam
+from devtools import invocation_log, moto_iam
 from devtools.aws_local import REGION, EmbeddedAWS, Provisioned, apply_environ, provision
 from devtools.containers import Containers, Runtime
 from devtools.iam_local import bootstrap_admin, create_roles, function_roles
@@ -100,7 +100,8 @@ def start_account(
     )
     if iam:
         moto_iam.enforce()
-    return LocalAccount(aws, provisioned, Containers(runtime), iam)
+    log = invocation_log.InvocationLog() if invocation_log.enabled() else None
+    return LocalAccount(aws, provisioned, Containers(runtime, log), iam)
 
 
 def iam_enabled() -> bool:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from atende.providers.credentials import OFFLINE_API_KEY
+from devtools import invocation_log
 from devtools.alarms import AlarmEvaluator
 from devtools.apigw import ApiGatewayEmulator
 from devtools.aws_local import EmbeddedAWS, Provisioned
@@ -77,7 +78,8 @@ def start(port: int = 3000, *, keys: DemoKeys | None = None, aws_port: int = 0) 
         seed(keys, upstream_base_url=upstream.base_url, upstream_api_key=OFFLINE_API_KEY)
 
     emulator = ApiGatewayEmulator(account.containers, stage="local")
-    api = make_server("127.0.0.1", port, emulator, threaded=True, request_handler=_ApiRequestHandler)
+    app = emulator if account.containers.log is None else invocation_log.serving(emulator, account.containers.log)
+    api = make_server("127.0.0.1", port, app, threaded=True, request_handler=_ApiRequestHandler)
     threading.Thread(target=api.serve_forever, name="atende-api", daemon=True).start()
     # CloudWatch alarms are evaluated here (moto stores them but never fires them); ATENDE_ALARM_INTERVAL_SECONDS.
     interval = float(os.environ.get("ATENDE_ALARM_INTERVAL_SECONDS", "10"))

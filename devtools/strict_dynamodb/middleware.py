@@ -19,7 +19,15 @@ from moto.dynamodb.models import DynamoDBBackend
 from moto.dynamodb.models.dynamo_type import Item
 
 from devtools.strict_dynamodb import control, store
-from devtools.strict_dynamodb.rules import FaultRule, Settings, Throughput, decide, item_size, write_units
+from devtools.strict_dynamodb.rules import (
+    FaultRule,
+    Settings,
+    Throughput,
+    decide,
+    item_size,
+    read_units,
+    write_units,
+)
 from devtools.strict_dynamodb.store import Key
 from devtools.strict_dynamodb.wire import (
     CONFLICT_MESSAGE,
@@ -153,8 +161,13 @@ class StrictDynamoDB:
                 self.count("transaction_conflicts")
                 return self._conflicts(request)
             if operation in ("Query", "Scan") and self._lagging_index(request, backend):
-                return self._lagged_read(environ, request, backend)
-            return self._moto(environ, request.raw)
+                response = self._lagged_read(environ, request, backend)
+            else:
+                response = self._moto(environ, request.raw)
+        if status_code(response) == 200:  # what DynamoDB on demand bills, in half read request units
+            units = read_units(operation, request.body, json.loads(response[2] or b"{}"))
+            self.count("read_half_units", round(2 * units))
+        return response
 
     def _moto(self, environ: dict[str, Any], raw: bytes) -> Response:
         """One call into moto; the caller holds `self.lock`."""
@@ -191,9 +204,12 @@ class StrictDynamoDB:
         return costs
 
     def _throttled(self, request: Request, backend: DynamoDBBackend, factor: int) -> list[Any]:
-        short = self.throughput.take(self._units(request, backend, factor), self.settings.item_wcu_per_second)
+        costs = self._units(request, backend, factor)
+        short = self.throughput.take(costs, self.settings.item_wcu_per_second)
         if short:
             self.count("throttled")
+        else:  # what DynamoDB on demand bills, as write request units
+            self.count("write_units", sum(costs.values()))
         return short
 
     def _too_large_after_update(self, request: Request, backend: DynamoDBBackend) -> list[Key]:

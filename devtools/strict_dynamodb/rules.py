@@ -180,3 +180,23 @@ class Throughput:
         The next prune waits until the meter has doubled, so pruning costs O(1) a write on average."""
         self._buckets = {k: v for k, v in self._buckets.items() if now - v[1] < 1.0}
         self._prune_at = max(1024, 2 * len(self._buckets))
+
+
+def read_units(operation: str, body: dict[str, Any], answer: dict[str, Any]) -> float:
+    """On-demand read units of one answered read: 1 per started 4 KB strongly consistent, half that eventually
+    consistent, twice that in a transaction; a Query or Scan is rounded up over all the items it returned."""
+    consistent = 1.0 if body.get("ConsistentRead") else 0.5
+
+    def started_4kb(size: int) -> int:
+        return max(1, math.ceil(size / 4096))
+
+    if operation == "GetItem":
+        return consistent * started_4kb(item_size(answer.get("Item")))
+    if operation in ("Query", "Scan"):
+        return consistent * started_4kb(sum(item_size(item) for item in answer.get("Items", [])))
+    if operation == "TransactGetItems":
+        return sum(2.0 * started_4kb(item_size(r.get("Item"))) for r in answer.get("Responses", []))
+    if operation == "BatchGetItem":
+        items = [item for found in answer.get("Responses", {}).values() for item in found]
+        return sum(consistent * started_4kb(item_size(item)) for item in items)
+    return 0.0

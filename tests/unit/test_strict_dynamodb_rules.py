@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from devtools.strict_dynamodb.rules import FaultRule, Settings, Throughput, decide, item_size, write_units
+from devtools.strict_dynamodb.rules import FaultRule, Settings, Throughput, decide, item_size, read_units, write_units
 
 
 def test_item_size_follows_dynamodb_rules() -> None:
@@ -59,3 +59,15 @@ def test_fault_plan_counts_and_scopes() -> None:
         FaultRule("GetItem", "explode")
     with pytest.raises(ValueError):
         Settings().update({"nope": 1})
+
+
+def test_read_units_follow_on_demand_rounding_and_consistency() -> None:
+    small = {"pk": {"S": "t#1"}, "sk": {"S": "bot#demo"}}
+    big = {"pk": {"S": "t#1"}, "body": {"S": "x" * 5000}}  # over 4 KB: two started 4 KB units
+    assert read_units("GetItem", {}, {"Item": small}) == 0.5
+    assert read_units("GetItem", {"ConsistentRead": True}, {"Item": big}) == 2.0
+    assert read_units("GetItem", {}, {}) == 0.5  # a miss is billed too
+    # a Query rounds up over all it returned, not item by item
+    assert read_units("Query", {"ConsistentRead": True}, {"Items": [small] * 10}) == 1.0
+    assert read_units("TransactGetItems", {}, {"Responses": [{"Item": small}, {"Item": big}]}) == 2.0 + 4.0
+    assert read_units("PutItem", {}, {}) == 0.0

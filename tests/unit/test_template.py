@@ -127,6 +127,21 @@ def test_every_function_runs_python313_on_arm64_with_the_core_layer(template: di
     assert props["Environment"]["Variables"]["POWERTOOLS_SERVICE_NAME"] == name
 
 
+@pytest.mark.parametrize("function", sorted(FUNCTIONS))
+def test_every_function_logs_to_its_own_group_kept_for_log_retention_days(
+    template: dict[str, Any], function: str
+) -> None:
+    group = template["Resources"][function]["Properties"]["LoggingConfig"]["LogGroup"]
+    resource = template["Resources"][group["Ref"]]
+    assert resource["Type"] == "AWS::Logs::LogGroup"
+    assert resource["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}
+    assert 30 in template["Parameters"]["LogRetentionDays"]["AllowedValues"]
+
+
+def test_the_api_compresses_answers_from_one_kilobyte(resources: dict[str, Any]) -> None:
+    assert resources["Api"]["Properties"]["MinimumCompressionSize"] == 1024
+
+
 def test_the_layer_is_built_for_python313_arm64(resources: dict[str, Any]) -> None:
     layer = resources["CoreLayer"]
     assert layer["Type"] == "AWS::Serverless::LayerVersion"

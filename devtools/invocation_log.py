@@ -1,0 +1,105 @@
+"""The local stack's invocation log (benchmarks only): each Lambda invocation with its AWS calls and duration.
+
+Enabled by ATENDE_LOCAL_INVOCATION_LOG=1. Each worker counts its function's AWS calls with botocore event hooks and
+reports them with the invocation's result; the stack keeps the reports and serves them on a loopback-only path,
+`GET /_local/invocations?since=N`. Nothing of this is in the deployed template.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+from collections import Counter
+from typing import Any
+from urllib.parse import parse_qs
+
+ENV = "ATENDE_LOCAL_INVOCATION_LOG"
+PATH = "/_local/invocations"
+KEEP = 100_000  # reports kept; a benchmark reads them as it goes
+
+
+def enabled() -> bool:
+    return os.environ.get(ENV) == "1"
+
+
+class AwsCallMeter:
+    """In a worker: every boto3 client made from now on counts its calls (`service.Operation`) and their time."""
+
+    def __init__(self) -> None:
+        self.calls: Counter[str] = Counter()
+        self.aws_seconds = 0.0
+        self._started: dict[int, float] = {}
+
+    def install(self) -> AwsCallMeter:
+        import boto3.session
+
+        original = boto3.session.Session.client
+        meter = self
+
+        def client(session: Any, *args: Any, **kwargs: Any) -> Any:
+            made = original(session, *args, **kwargs)
+            made.meta.events.register("before-call", meter._before)
+            made.meta.events.register("after-call", meter._after)
+            return made
+
+        boto3.session.Session.client = client  # type: ignore[method-assign]  # resources make theirs through it
+        return self
+
+    def _before(self, model: Any, **_: Any) -> None:
+        self._started[threading.get_ident()] = time.perf_counter()
+
+    def _after(self, model: Any, **_: Any) -> None:
+        started = self._started.pop(threading.get_ident(), time.perf_counter())
+        self.calls[f"{model.service_model.service_name}.{model.name}"] += 1
+        self.aws_seconds += time.perf_counter() - started
+
+    def start(self) -> float:
+        self.calls.clear()
+        self.aws_seconds = 0.0
+        return time.perf_counter()
+
+    def report(self, started: float) -> dict[str, Any]:
+        """What one invocation did: its AWS calls, the seconds they took and the invocation's own seconds."""
+        return {"calls": dict(self.calls), "aws_seconds": self.aws_seconds, "seconds": time.perf_counter() - started}
+
+
+class InvocationLog:
+    """In the stack: every report, in order, with the function's name and a sequence number."""
+
+    def __init__(self) -> None:
+        self._entries: list[dict[str, Any]] = []
+        self._first = 0  # sequence number of _entries[0]
+        self._lock = threading.Lock()
+
+    def record(self, function: str, report: dict[str, Any] | None) -> None:
+        if report is None:
+            return
+        with self._lock:
+            self._entries.append({"function": function, **report})
+            if len(self._entries) > KEEP:
+                drop = len(self._entries) - KEEP
+                del self._entries[:drop]
+                self._first += drop
+
+    def since(self, sequence: int) -> tuple[int, list[dict[str, Any]]]:
+        """The entries from sequence number `sequence` on, and the number the next read starts at."""
+        with self._lock:
+            start = max(0, sequence - self._first)
+            return self._first + len(self._entries), list(self._entries[start:])
+
+
+def serving(app: Any, log: InvocationLog) -> Any:
+    """`app` with `GET /_local/invocations?since=N` answered from `log` (the stack listens on loopback only)."""
+
+    def wsgi(environ: dict[str, Any], start_response: Any) -> Any:
+        if environ.get("PATH_INFO") != PATH:
+            return app(environ, start_response)
+        query = parse_qs(environ.get("QUERY_STRING", ""))
+        following, entries = log.since(int((query.get("since") or ["0"])[0]))
+        body = json.dumps({"next": following, "invocations": entries}).encode()
+        start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+        return [body]
+
+    return wsgi

@@ -1,0 +1,71 @@
+"""The local stack's invocation log: each invocation's AWS calls, counted by botocore hooks in the workers."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections import Counter
+from collections.abc import Iterator
+
+import pytest
+from werkzeug.test import Client
+
+from devtools import invocation_log
+from devtools.apigw import ApiGatewayEmulator
+from devtools.containers import Containers
+from tests.integration.conftest import ROOT_KEY
+from tests.support import ApiClient, ChatSetup, chat_setup, create_tenant
+
+
+@pytest.fixture
+def logged(containers: Containers) -> Iterator[tuple[ApiGatewayEmulator, invocation_log.InvocationLog]]:
+    """The test account's functions in their own workers, with the log on (as ATENDE_LOCAL_INVOCATION_LOG=1 does)."""
+    runtime = dataclasses.replace(
+        containers.runtime, overrides={**containers.runtime.overrides, invocation_log.ENV: "1"}
+    )
+    log = invocation_log.InvocationLog()
+    own = Containers(runtime, log)
+    yield ApiGatewayEmulator(own, stage="test"), log
+    own.close()
+
+
+def test_a_chat_turn_logs_the_authorizer_and_the_chat_invocation_with_their_aws_calls(
+    logged: tuple[ApiGatewayEmulator, invocation_log.InvocationLog], upstream: object
+) -> None:
+    emulator, log = logged
+    api = ApiClient(emulator)
+    setup: ChatSetup = chat_setup(create_tenant(api, ROOT_KEY), upstream)
+    start, _ = log.since(0)
+
+    answer = setup.chat({"message": "¿Tienen talla M?", "conversation_id": "log-1"})
+
+    assert answer.status == 200, answer.text
+    following, entries = log.since(start)
+    assert following == start + len(entries)
+    assert Counter(e["function"] for e in entries) == Counter({"authorizer": 1, "chat": 1})
+    chat = next(e for e in entries if e["function"] == "chat")
+    dynamodb = {name: n for name, n in chat["calls"].items() if name.startswith("dynamodb.")}
+    assert dynamodb, chat  # the turn reads and stores through DynamoDB: each call counted by operation
+    assert chat["seconds"] >= chat["aws_seconds"] > 0
+
+
+def test_the_stack_serves_the_log_on_its_local_path_and_passes_everything_else_on() -> None:
+    log = invocation_log.InvocationLog()
+    log.record("chat", {"calls": {"dynamodb.Query": 1}, "aws_seconds": 0.01, "seconds": 0.02})
+    log.record("authorizer", None)  # a worker without the log reports nothing: nothing is kept
+    passed: list[str] = []
+
+    def app(environ: dict[str, object], start_response: object) -> list[bytes]:
+        passed.append(str(environ["PATH_INFO"]))
+        start_response("404 Not Found", [])  # type: ignore[operator]
+        return [b""]
+
+    client = Client(invocation_log.serving(app, log))
+    answer = client.get("/_local/invocations?since=0")
+    assert json.loads(answer.get_data()) == {
+        "next": 1,
+        "invocations": [{"function": "chat", "calls": {"dynamodb.Query": 1}, "aws_seconds": 0.01, "seconds": 0.02}],
+    }
+    assert json.loads(client.get("/_local/invocations?since=1").get_data()) == {"next": 1, "invocations": []}
+    client.get("/v1/models")
+    assert passed == ["/v1/models"]
