@@ -60,6 +60,7 @@ function Console() {
   const [role, setRole] = useState(() => (session.key ? sessionStorage.getItem("atende.console.role") : null));
   const views = role === "operator" ? OPERATOR_VIEWS : TENANT_VIEWS;
   const [view, setView] = useState(Object.keys(views)[0]);
+  const [visit, setVisit] = useState(0); // a click on a section starts it afresh (and focuses its heading)
   const [, redraw] = useState(0);
   const header = html`<header class="top">
     <a class="skip" href="#main">${t("skip")}</a>
@@ -71,9 +72,9 @@ function Console() {
   const View = views[view] || Object.values(views)[0];
   return html`${header}
     <nav aria-label=${t("sections")}><ul>
-      ${Object.keys(views).map((name) => html`<li><button type="button" aria-current=${name === view ? "page" : undefined} onClick=${() => setView(name)}>${t(name)}</button></li>`)}
+      ${Object.keys(views).map((name) => html`<li><button type="button" aria-current=${name === view ? "page" : undefined} onClick=${() => { setView(name); setVisit((n) => n + 1); }}>${t(name)}</button></li>`)}
     </ul></nav>
-    <main id="main"><${View} key=${view + language()} /></main>`;
+    <main id="main"><${View} key=${`${view}-${visit}-${language()}`} /></main>`;
 }
 
 document.documentElement.lang = language();

@@ -1,0 +1,56 @@
+"""Browser fixtures: the system Chromium, driven by Playwright, against the local stack the e2e tests start."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+
+import pytest
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from tests.e2e.conftest import LocalStack, local_stack  # noqa: F401  (the stack fixture, shared)
+
+# Debian's chromium; Playwright's own browser download is never used (it needs the internet).
+CHROMIUM = os.environ.get("ATENDE_CHROMIUM", "/usr/bin/chromium")
+# Everything that would reach past loopback is off: no update checks, no sync, no field trials, no QUIC.
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+WAIT_MS = 30_000  # the stack's first call to a function starts its container: slow on a loaded machine
+expect.set_options(timeout=WAIT_MS)  # every wait is on an element or an answer, never a sleep
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    """Chromium once per session; Playwright starts it on a new, empty profile (a temporary user-data-dir)."""
+    if not shutil.which(CHROMIUM):
+        message = f"no Chromium at {CHROMIUM}: `apt-get install chromium chromium-driver` (.ci/run does)"
+        if os.environ.get("CI"):
+            pytest.fail(message)  # CI installs it: a missing browser there is a failure, never a skip
+        pytest.skip(message)
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    """A new tab in its own context (its own sessionStorage), English, failing on any script error."""
+    context = browser.new_context(locale="en-US", viewport={"width": 1280, "height": 900})
+    context.set_default_timeout(WAIT_MS)
+    tab = context.new_page()
+    errors: list[str] = []
+    tab.on("pageerror", lambda error: errors.append(str(error)))
+    tab.on("dialog", lambda dialog: dialog.accept())  # the console confirms deletions and revocations
+    yield tab
+    context.close()
+    assert errors == [], errors
