@@ -61,7 +61,7 @@ def _console_file(name: str) -> Response[str]:
     if asset is None:
         raise NotFound(f"The console has no file '{name}'.", param="asset")
     if header(app, "If-None-Match") == asset.etag:
-        return Response(status_code=304, headers=asset.headers())
+        return Response(status_code=304, body="", headers=asset.headers())
     return Response(status_code=200, content_type=asset.content_type, body=asset.body, headers=asset.headers())
 
 

@@ -9,21 +9,9 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
+from devtools.chromium import CHROMIUM, CHROMIUM_ARGS
 from tests.e2e.conftest import LocalStack, local_stack  # noqa: F401  (the stack fixture, shared)
 
-# Debian's chromium; Playwright's own browser download is never used (it needs the internet).
-CHROMIUM = os.environ.get("ATENDE_CHROMIUM", "/usr/bin/chromium")
-# Everything that would reach past loopback is off: no update checks, no sync, no field trials, no QUIC.
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 WAIT_MS = 30_000  # the stack's first call to a function starts its container: slow on a loaded machine
 expect.set_options(timeout=WAIT_MS)  # every wait is on an element or an answer, never a sleep
 

@@ -21,8 +21,8 @@ import requests
 from devtools.aws_local import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
-STARTUP_SECONDS = 60
-SHUTDOWN_SECONDS = 10
+STARTUP_SECONDS = 180  # a fresh stack starts in ~10 s, but far slower on a machine shared by many test runs
+SHUTDOWN_SECONDS = 30  # a clean stop takes a second or two, but much longer on a heavily loaded machine
 # Short enough for the revocation test to watch it pass, long enough to see a revoked key still served.
 AUTH_CACHE_TTL_SECONDS = 2
 

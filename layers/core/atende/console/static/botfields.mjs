@@ -3,7 +3,7 @@
 export const BOT_GROUPS = ["general", "persona", "prompts", "handoff", "instant", "moderation", "model", "advanced"];
 
 export const BOT_FIELDS = [
-  { path: "name", kind: "text", group: "general" },
+  { path: "name", kind: "text", group: "general", nullable: true },
   { path: "enabled", kind: "bool", group: "general" },
   { path: "language", kind: "text", group: "general", optional: true },
   { path: "rules", kind: "textarea", group: "persona", rows: 6 },
