@@ -232,3 +232,41 @@ def test_the_console_is_served_with_a_strict_policy_and_cache_headers(local_stac
     assert again.status_code == 304 and again.content == b""
     missing = local_stack.request("GET", "/console/nothing.mjs")
     assert missing.status_code == 404 and missing.json()["error"]["param"] == "asset"
+
+
+def test_credentials_are_write_only_and_conversations_can_be_read_and_erased(
+    page: Page, local_stack: LocalStack
+) -> None:
+    admin = local_stack.admin_key
+    provider = "p" + secrets.token_hex(3)
+    secret = "sk-console-" + secrets.token_hex(12)
+    sign_in(page, local_stack, admin)
+
+    section(page, "Provider credentials")
+    form = page.get_by_role("form", name="Store a credential")
+    form.get_by_label("Provider").fill(provider)
+    form.get_by_label("API key").fill(secret)
+    form.get_by_label("base_url").fill("not a url")
+    form.get_by_role("button", name="Store").click()
+    expect(form.locator(".field.invalid .field-error")).to_be_visible()  # on base_url, the field the API names
+    expect(form.get_by_label("base_url")).to_have_attribute("aria-invalid", "true")
+    form.get_by_label("base_url").fill("http://127.0.0.1:9/v1")
+    form.get_by_role("button", name="Store").click()
+    row = page.get_by_role("row").filter(has_text=provider)
+    expect(row).to_contain_text(secret[-4:])
+    assert secret not in page.content()  # only the mask comes back, and the form is cleared
+    assert form.get_by_label("API key").input_value() == ""
+
+    # A conversation started in the playground, opened by id, then erased.
+    open_bot(page, "demo")
+    chat(page, "¿Hacen envíos?")
+    conversation = page.get_by_test_id("conversation-id").inner_text()
+    section(page, "Conversations")
+    page.get_by_role("textbox", name="Bot", exact=True).fill("demo")
+    page.get_by_role("textbox", name="Conversation", exact=True).fill(conversation)
+    page.get_by_role("button", name="Open").click()
+    expect(page.locator(".transcript li").first).to_contain_text("¿Hacen envíos?")
+    page.get_by_role("button", name="Erase conversation").click()
+    expect(page.get_by_role("status").filter(has_text="Conversation erased.")).to_be_visible()
+    stored = local_stack.request("GET", f"/v1/bots/demo/conversations/{conversation}", key=admin)
+    assert stored.status_code == 404 or stored.json()["messages"] == [], stored.text
