@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 
@@ -33,10 +34,12 @@ def take(url: str, admin_key: str, root_key: str) -> None:
         page = browser.new_page(locale="en-US", viewport={"width": 1280, "height": 860})
         page.set_default_timeout(WAIT_MS)
         page.goto(url + "/console")
+        expect(page.get_by_role("button", name="Sign in")).to_be_visible()
         _shoot(page, "sign-in")
         page.get_by_label("API key").fill(admin_key)
         page.get_by_role("button", name="Sign in").click()
         expect(page.get_by_role("button", name="demo", exact=True)).to_be_visible()
+        expect(page.locator(".bot-name").first).to_have_text(re.compile(".+"))
         _shoot(page, "bots")
         page.get_by_role("button", name="demo", exact=True).click()
         for message in ("¿Cuánto cuesta el envío?", "Quiero hablar con una persona"):
@@ -49,15 +52,18 @@ def take(url: str, admin_key: str, root_key: str) -> None:
         expect(page.locator(".chart canvas").first).to_be_visible()
         _shoot(page, "usage")
         _section(page, "API keys")
+        expect(page.locator("tr[data-key]").first).to_be_visible()
         _shoot(page, "keys")
         _section(page, "Limits")
+        expect(page.locator(".effective-daily_budget_usd")).to_be_visible()
         _shoot(page, "limits")
         _section(page, "Audit log")
+        expect(page.locator(".audit-entry").first).to_be_visible()
         _shoot(page, "audit")
         page.get_by_role("button", name="Sign out").click()
         page.get_by_label("API key").fill(root_key)
         page.get_by_role("button", name="Sign in").click()
-        expect(page.get_by_role("heading", level=2, name="Tenants")).to_be_visible()
+        expect(page.locator("tr[data-tenant]").first).to_be_visible()
         _shoot(page, "operator-tenants")
         browser.close()
 

@@ -18,39 +18,55 @@ export function Usage() {
     <${Notice} kind="error">${errorText(error)}</${Notice}>
     ${report && html`
       <p class="totals" data-testid="usage-totals">${t("spend")} ${money(report.spend_usd)} · ${t("turns")} <span class="requests">${report.requests}</span> · ${t("refused")} ${report.refused} · ${t("tokens")} ${report.input_tokens} → ${report.output_tokens}</p>
-      <${Chart} title=${t("spend_per_day")} rows=${report.by_day} series=${[["spend_usd", t("spend")]]} />
-      <${Chart} title=${t("turns_per_day")} rows=${report.by_day} series=${[["requests", t("turns")]]} />
-      <${Chart} title=${t("tokens_per_day")} rows=${report.by_day} series=${[["input_tokens", t("input_tokens")], ["output_tokens", t("output_tokens")]]} />
+      <${Chart} title=${t("spend_per_day")} period=${report.period} rows=${report.by_day} series=${[["spend_usd", t("spend")]]} />
+      <${Chart} title=${t("turns_per_day")} period=${report.period} rows=${report.by_day} series=${[["requests", t("turns")]]} />
+      <${Chart} title=${t("tokens_per_day")} period=${report.period} rows=${report.by_day} series=${[["input_tokens", t("input_tokens")], ["output_tokens", t("output_tokens")]]} />
       <${Breakdown} title=${t("by_bot")} rows=${report.by_bot} />
       <${Breakdown} title=${t("by_model")} rows=${report.by_model} />`}
   </section>`;
 }
 
-// A uPlot bar chart of rows (day -> totals), with the same numbers in a table after it.
-function Chart({ title, rows, series }) {
+// Every day of the period ("YYYY-MM" or "YYYY-MM-DD"), so a quiet day shows as a zero bar.
+function periodDays(period, rows) {
+  if (!/^\d{4}-\d{2}$/.test(period)) return Object.keys(rows || {}).sort();
+  const [year, month] = period.split("-").map(Number);
+  const count = new Date(Date.UTC(year, month, 0)).getUTCDate();
+  return Array.from({ length: count }, (_, i) => `${period}-${String(i + 1).padStart(2, "0")}`);
+}
+
+const axisValue = (money) => (u, splits) => splits.map((v) => (money ? "$" + Number(v.toPrecision(3)) : Number.isInteger(v) ? String(v) : ""));
+
+// A uPlot bar chart of the period's days, with the days that have usage in a table after it.
+function Chart({ title, period, rows, series }) {
   const box = useRef();
-  const days = Object.keys(rows || {}).sort();
+  const days = periodDays(period, rows);
+  const used = days.filter((d) => rows && rows[d]);
   useEffect(() => {
     if (!box.current || !window.uPlot || days.length === 0) return undefined;
-    const x = days.map((d) => Date.parse(d + "T12:00:00Z") / 1000);
     const colors = ["#1f5fa8", "#b8560f"];
+    const isMoney = series[0][0] === "spend_usd";
     const plot = new window.uPlot({
-      width: Math.max(320, Math.min(760, box.current.clientWidth || 640)),
+      width: Math.max(320, Math.min(900, box.current.clientWidth || 640)),
       height: 200,
-      series: [{}, ...series.map(([key, label], i) => ({ label, stroke: colors[i], fill: colors[i] + "99", paths: window.uPlot.paths.bars({ size: [0.6, 40] }) }))],
-      axes: [{}, { size: 70 }],
-      scales: { x: { time: true, range: (u, min, max) => [min - 86400, max + 86400] } },
-    }, [x, ...series.map(([key]) => days.map((d) => Number(rows[d][key] || 0)))], box.current);
+      legend: { show: series.length > 1 },
+      cursor: { show: false },
+      series: [{}, ...series.map(([, label], i) => ({ label, stroke: colors[i], fill: colors[i] + "aa", points: { show: false }, paths: window.uPlot.paths.bars({ size: [0.7, 24] }) }))],
+      axes: [
+        { values: (u, splits) => splits.map((v) => (Number.isInteger(v) && days[v - 1] ? days[v - 1].slice(-2) : "")) },
+        { size: 70, values: axisValue(isMoney) },
+      ],
+      scales: { x: { time: false, range: [0.5, days.length + 0.5] }, y: { range: (u, min, max) => [0, max > 0 ? max * 1.15 : 1] } },
+    }, [days.map((_, i) => i + 1), ...series.map(([key]) => days.map((d) => Number(rows?.[d]?.[key] || 0)))], box.current);
     return () => plot.destroy();
-  }, [JSON.stringify(rows), title]);
+  }, [JSON.stringify(rows), period, title]);
   return html`<figure class="chart">
     <figcaption>${title}</figcaption>
     <div ref=${box} aria-hidden="true"></div>
     <table class="list compact" aria-label=${title}>
       <thead><tr><th scope="col">${t("day")}</th>${series.map(([, label]) => html`<th scope="col">${label}</th>`)}</tr></thead>
-      <tbody>${days.map((d) => html`<tr><th scope="row">${d}</th>${series.map(([key]) => html`<td>${key === "spend_usd" ? money(rows[d][key]) : rows[d][key]}</td>`)}</tr>`)}</tbody>
+      <tbody>${used.map((d) => html`<tr><th scope="row">${d}</th>${series.map(([key]) => html`<td>${key === "spend_usd" ? money(rows[d][key]) : rows[d][key]}</td>`)}</tr>`)}</tbody>
     </table>
-    ${days.length === 0 && html`<p>${t("no_usage")}</p>`}
+    ${used.length === 0 && html`<p>${t("no_usage")}</p>`}
   </figure>`;
 }
 
