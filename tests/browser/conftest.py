@@ -17,8 +17,13 @@ expect.set_options(timeout=WAIT_MS)  # every wait is on an element or an answer,
 
 
 @pytest.fixture(scope="session")
-def browser() -> Iterator[Browser]:
-    """Chromium once per session; Playwright starts it on a new, empty profile (a temporary user-data-dir)."""
+def browser(request: pytest.FixtureRequest) -> Iterator[Browser]:
+    """Chromium once per session; Playwright starts it on a new, empty profile (a temporary user-data-dir).
+
+    It depends on the stack so that it closes first: its idle keep-alive connections would otherwise hold the
+    stack's server threads, and the stack could not stop on SIGTERM.
+    """
+    request.getfixturevalue("local_stack")
     if not shutil.which(CHROMIUM):
         message = f"no Chromium at {CHROMIUM}: `apt-get install chromium chromium-driver` (.ci/run does)"
         if os.environ.get("CI"):

@@ -270,3 +270,45 @@ def test_credentials_are_write_only_and_conversations_can_be_read_and_erased(
     expect(page.get_by_role("status").filter(has_text="Conversation erased.")).to_be_visible()
     stored = local_stack.request("GET", f"/v1/bots/demo/conversations/{conversation}", key=admin)
     assert stored.status_code == 404 or stored.json()["messages"] == [], stored.text
+
+
+def test_the_audit_log_pages_back_and_forth(page: Page, local_stack: LocalStack) -> None:
+    admin = local_stack.admin_key
+    labels = [f"page-{secrets.token_hex(2)}-{i:02d}" for i in range(21)]  # more than one page of 20
+    for label in labels:
+        assert local_stack.request("POST", "/v1/keys", key=admin, json={"label": label}).status_code == 201
+    newest = local_stack.request("GET", "/v1/audit?limit=40", key=admin).json()["data"]
+    sign_in(page, local_stack, admin)
+    section(page, "Audit log")
+    entries = page.locator(".audit-entry")
+    expect(entries).to_have_count(20)
+    expect(page.get_by_role("button", name="Newer")).to_be_disabled()
+    first_page = entries.locator("td:nth-child(4)").all_inner_texts()
+    assert first_page == [e["target"] for e in newest[:20]]
+    page.get_by_role("button", name="Older").click()
+    expect(entries.first.locator("td:nth-child(4)")).to_have_text(newest[20]["target"])
+    page.get_by_role("button", name="Newer").click()
+    expect(entries.first.locator("td:nth-child(4)")).to_have_text(newest[0]["target"])
+
+
+def test_signing_in_and_moving_between_sections_works_from_the_keyboard(page: Page, local_stack: LocalStack) -> None:
+    page.goto(local_stack.url + "/console")
+    key_field = page.get_by_label("API key")
+    expect(key_field).to_be_visible()
+    page.keyboard.press("Tab")  # the focus order: the skip link, the language, then the key
+    expect(page.get_by_role("link", name="Skip to content")).to_be_focused()
+    page.keyboard.press("Tab")
+    expect(page.get_by_label("Language")).to_be_focused()
+    page.keyboard.press("Tab")
+    expect(key_field).to_be_focused()
+    page.keyboard.type(local_stack.admin_key)
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", level=2, name="Bots")).to_be_focused()
+    page.get_by_role("navigation").get_by_role("button", name="Usage").focus()
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", level=2, name="Usage")).to_be_focused()
+    assert page.evaluate("sessionStorage.getItem('atende.console.key')") == local_stack.admin_key
+    page.get_by_role("button", name="Sign out").focus()
+    page.keyboard.press("Enter")
+    expect(page.get_by_label("API key")).to_be_visible()
+    assert page.evaluate("sessionStorage.getItem('atende.console.key')") is None
