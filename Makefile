@@ -12,7 +12,7 @@ TEST_WORKERS ?= 2
 # Environments are filled by uv (resolves and downloads in parallel: a fresh .venv in seconds, not minutes).
 UV_PIN := uv==0.13.8
 
-.PHONY: help dev test test-one venv tools bench-peers js-deps langchain-env lint typecheck unit integration e2e sam-validate sam-build bench openapi clean chaos
+.PHONY: help dev test test-one venv tools bench-peers js-deps langchain-env lint typecheck unit integration e2e browser screenshots sam-validate sam-build bench openapi clean chaos
 # `make` alone lists the targets (the first rule below is a file, not something to run by accident).
 .DEFAULT_GOAL := help
 
@@ -74,7 +74,7 @@ langchain-env: $(LANGCHAIN)/.installed
 dev: venv
 	$(PY) -m devtools.stack
 
-## Every check: lint, types, unit, integration, e2e, the chaos suite, sam validate --lint, sam build
+## Every check: lint, types, unit, integration, e2e, the chaos suite, the console in Chromium, sam validate, sam build
 # Tests run in TEST_WORKERS processes (pytest-xdist), each with its own local AWS and containers; the `serial`
 # ones (many threads at once, or timed against a deadline: the chaos suite among them) run after, one at a time,
 # with the machine to themselves.
@@ -85,6 +85,7 @@ test: venv tools js-deps langchain-env
 	$(PY) -m devtools.openapi --check
 	$(VENV)/bin/pytest tests/unit tests/integration tests/e2e -m "not serial" -n $(TEST_WORKERS)
 	$(VENV)/bin/pytest tests/integration -m serial
+	$(VENV)/bin/pytest tests/browser
 	$(MAKE) sam-validate sam-build
 
 ## One test, a file or a folder: make test-one T=tests/unit/test_redaction.py::test_empty_text
@@ -113,6 +114,14 @@ chaos: venv
 ## End-to-end tests against the running local stack
 e2e: venv js-deps langchain-env
 	$(VENV)/bin/pytest tests/e2e
+
+## The console in headless Chromium (apt: chromium) against a local stack the tests start
+browser: venv
+	$(VENV)/bin/pytest tests/browser
+
+## Screenshots of the console's main screens into docs/console/ (demo data, headless Chromium)
+screenshots: venv
+	$(PY) -m devtools.console_screenshots
 
 ## sam validate --lint
 sam-validate: tools

@@ -108,6 +108,7 @@ def main() -> int:
 Atende is running at {stack.url}
   OpenAI-compatible base URL: {stack.url}/v1
   API docs:                   {stack.url}/docs
+  console:                    {stack.url}/console  (sign in with the demo admin key, or the root key)
   model provider:             {mode}
   AWS endpoint:               {stack.aws.endpoint} ({aws_mode})
   AWS admin keys:             {admin["AWS_ACCESS_KEY_ID"]} / {admin["AWS_SECRET_ACCESS_KEY"]}

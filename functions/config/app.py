@@ -1,4 +1,4 @@
-"""Config function: tenants (operator), bots, API keys, provider credentials, audit, and the API docs."""
+"""Config function: tenants (operator), bots, API keys, provider credentials, audit, the API docs and the console."""
 
 from __future__ import annotations
 
@@ -12,11 +12,13 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from atende.access.keys import Caller, Scope
 from atende.access.standing import require_standing
 from atende.admin import audit, bots, credentials, keys, limits, tenants
+from atende.console.assets import INDEX, console_asset
 from atende.models.bots import Bot, BotCreate, BotPatch, BotReplace
 from atende.models.credentials import CredentialInfo, CredentialPut, ProviderName
 from atende.models.keys import KeyCreate, KeyCreated, KeyInfo
 from atende.models.limits import LimitsSpec, LimitsView, OperatorLimitsSpec, UsageReport
 from atende.models.tenants import SuspendRequest, Tenant, TenantCreate, TenantPatch
+from atende.platform.errors import NotFound
 from atende.platform.observability import logger
 from atende.web.docs import openapi_document, swagger_html
 from atende.web.http import caller, header, json_response, make_resolver
@@ -61,6 +63,26 @@ def get_openapi() -> Response[dict]:
 @app.get("/docs", include_in_schema=False)
 def get_docs() -> Response[str]:
     return Response(status_code=200, content_type="text/html; charset=utf-8", body=swagger_html("openapi.json"))
+
+
+# --- the web console (static files; no key needed to load them, every API call it makes sends one) ------
+def _console_file(name: str) -> Response[str]:
+    asset = console_asset(name)
+    if asset is None:
+        raise NotFound(f"The console has no file '{name}'.", param="asset")
+    if header(app, "If-None-Match") == asset.etag:
+        return Response(status_code=304, body="", headers=asset.headers())
+    return Response(status_code=200, content_type=asset.content_type, body=asset.body, headers=asset.headers())
+
+
+@app.get("/console", include_in_schema=False)
+def get_console() -> Response[str]:
+    return _console_file(INDEX)
+
+
+@app.get("/console/<asset>", include_in_schema=False)
+def get_console_asset(asset: str) -> Response[str]:
+    return _console_file(asset)
 
 
 # --- operator: tenants -----------------------------------------------------------------------------

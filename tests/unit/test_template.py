@@ -28,6 +28,8 @@ ROUTES: dict[tuple[str, str], str] = {
     ("POST", "/v1/redact"): "ModerateFunction",
     ("GET", "/openapi.json"): "ConfigFunction",
     ("GET", "/docs"): "ConfigFunction",
+    ("GET", "/console"): "ConfigFunction",
+    ("GET", "/console/{asset}"): "ConfigFunction",
     ("GET", "/v1/admin/tenants"): "ConfigFunction",
     ("POST", "/v1/admin/tenants"): "ConfigFunction",
     ("GET", "/v1/admin/tenants/{tenant}"): "ConfigFunction",
@@ -56,7 +58,7 @@ ROUTES: dict[tuple[str, str], str] = {
     ("GET", "/v1/usage"): "ConfigFunction",
     ("GET", "/v1/audit"): "ConfigFunction",
 }
-PUBLIC_ROUTES = {("GET", "/openapi.json"), ("GET", "/docs")}
+PUBLIC_ROUTES = {("GET", "/openapi.json"), ("GET", "/docs"), ("GET", "/console"), ("GET", "/console/{asset}")}
 FUNCTIONS = {"AuthorizerFunction", "ChatFunction", "ModerateFunction", "ConfigFunction", "LimitsFunction"}
 
 
@@ -194,7 +196,7 @@ def test_every_route_exists_exactly_once_on_the_right_function(resources: dict[s
         assert props["RestApiId"] == {"Ref": "Api"}
 
 
-def test_only_the_docs_and_the_chat_routes_skip_the_authorizer(resources: dict[str, Any]) -> None:
+def test_only_the_docs_the_console_and_the_chat_routes_skip_the_authorizer(resources: dict[str, Any]) -> None:
     for method, path, function, props in _api_events(resources):
         authorizer = (props.get("Auth") or {}).get("Authorizer")
         # The chat function authenticates the key itself: one invocation per turn (test_chat_auth.py).
