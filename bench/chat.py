@@ -180,7 +180,7 @@ def overhead_and_round_trips() -> list[str]:
     return [
         f"Warm chat turns: {TURNS} webhook turns per scenario, in conversations of {TURNS_PER_CONVERSATION} turns, "
         "through the in-process emulator "
-        "(authorizer + chat function), moto over HTTP on loopback, the fake upstream over HTTP. "
+        "(the chat function, which checks the key itself), moto over HTTP on loopback, the fake upstream over HTTP. "
         "The budgeted scenario adds the spend reservation to every turn.",
         "",
         "| measure | p50 / p95 / p99 (ms) |",
