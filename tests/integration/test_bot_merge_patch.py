@@ -65,6 +65,7 @@ def test_null_resets_every_top_level_field_to_its_default(tenant: TenantHandle, 
         fallbacks=[{"provider": "backup"}],
         redact_pii=True,
         deadline_seconds=5,
+        language="pt",
     )
     # default_prompts must name a prompt: resetting prompts alone would leave a dangling name (a 400, below).
     body: dict[str, Any] = {"version": 1, field: None}

@@ -43,7 +43,13 @@ def test_a_bot_can_keep_the_429_and_its_own_limit_text(priced: ChatSetup) -> Non
     answer = priced.chat({"message": "¿envíos?"})
     assert answer.status == 429 and answer.error["code"] == "monthly_budget_exceeded"
 
+    # A merge patch keeps what it does not name: the handoff comes back only when asked for.
     patch = {"version": 2, "handoff": {"limit_message": "Volvemos pronto."}}
+    assert priced.tenant.call("PATCH", "/v1/bots/shop", json_body=patch).status == 200
+    answer = priced.chat({"message": "¿envíos?"})
+    assert answer.status == 429 and answer.error["code"] == "monthly_budget_exceeded"
+
+    patch = {"version": 3, "handoff": {"on_limit_refusal": "handoff"}}
     assert priced.tenant.call("PATCH", "/v1/bots/shop", json_body=patch).status == 200
     answer = priced.chat({"message": "¿envíos?"})
     assert answer.status == 200 and answer.json["reply"] == "Volvemos pronto.", answer.text
