@@ -97,7 +97,7 @@ def webhook_chat(
 
 def _webhook_answer(turn: TurnRequest, bot: str, body: WebhookChatRequest) -> dict[str, Any]:
     result = run_turn_or_handoff(turn)  # first: the soft limit read after it counts this turn's spend
-    soft_limit = webhook_soft_limit(turn.tenant_id)
+    soft_limit = webhook_soft_limit(turn)
     return webhook_answer(
         result,
         bot,

@@ -5,6 +5,8 @@ Also the soft-limit state a webhook answer carries, read after the turn so that 
 
 from __future__ import annotations
 
+import time
+
 from atende.billing.policy import tenant_limits
 from atende.billing.soft_limit import soft_limit_state
 from atende.chat.handoff import Handoff
@@ -18,9 +20,11 @@ from atende.platform import aws
 from atende.platform.deadline import Deadline, bounded
 from atende.platform.errors import AtendeError, LimitExceeded, TenantSuspended
 from atende.platform.observability import logger
+from atende.platform.settings import get_settings
 from atende.store import stores
 
 SOFT_LIMIT_READ_SECONDS = 1.0  # the answer is ready: a slow read leaves `soft_limit` null rather than wait
+MIN_SOFT_LIMIT_READ_SECONDS = 0.2
 
 
 def run_turn_or_handoff(request: TurnRequest) -> TurnResult:
@@ -70,14 +74,23 @@ def _limit_handoff(request: TurnRequest, bot: Bot, refusal: AtendeError) -> Turn
     return result
 
 
-def webhook_soft_limit(tenant_id: str) -> SoftLimitState | None:
-    """The tenant's soft-limit state now, or None without a soft limit (or when it cannot be read quickly)."""
+def webhook_soft_limit(request: TurnRequest) -> SoftLimitState | None:
+    """The tenant's soft-limit state after the turn, or None: without a soft limit (no call at all: the turn
+    read the tenant already), or when the counters cannot be read within what is left of the turn's deadline
+    (at most SOFT_LIMIT_READ_SECONDS): the answer is ready, and the soft limit is a report."""
+    tenant = request.loaded_tenant
+    if tenant is None:  # storage failed the turn before it read the tenant: no second try now
+        return None
+    limits = tenant_limits(tenant).effective
+    if limits.soft_limit_percent is None or not limits.has_budget:
+        return None
+    seconds = request.deadline_seconds or get_settings().webhook_deadline_seconds
+    left = min(SOFT_LIMIT_READ_SECONDS, seconds - (time.monotonic() - request.started))
+    if left < MIN_SOFT_LIMIT_READ_SECONDS:
+        return None
     try:
-        with bounded(Deadline(SOFT_LIMIT_READ_SECONDS)):
-            tenant = stores().tenants.get(tenant_id)
-            if tenant is None:
-                return None
-            return soft_limit_state(tenant_id, tenant_limits(tenant).effective)
+        with bounded(Deadline(left)):
+            return soft_limit_state(request.tenant_id, limits)
     except Exception:  # noqa: BLE001 — the turn is answered; the soft limit is a report
         logger.warning("could not read the soft limit", exc_info=True)
         return None

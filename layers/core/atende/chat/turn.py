@@ -58,8 +58,8 @@ def _run_turn(request: TurnRequest, deadline: upstream.Deadline) -> TurnResult:
 
 def _run_gathered(request: TurnRequest, inputs: TurnInputs, deadline: upstream.Deadline) -> TurnResult:
     tenant, bot, history = inputs.tenant, inputs.bot, inputs.history
+    request.loaded_tenant, request.loaded_bot = tenant, bot
     ensure_active(tenant)
-    request.loaded_bot = bot
     _reset_deadline(request, bot, deadline)
     if bot and bot.redact_pii:  # before anything is stored or sent anywhere
         _redact_request(request)

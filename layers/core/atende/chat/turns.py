@@ -32,6 +32,7 @@ class TurnRequest:
     started: float = field(default_factory=time.monotonic)  # for the GatewayOverhead metric
     # Set while the turn runs, for an answer when storage fails it: the bot it loaded, what the call cost.
     loaded_bot: Any = None
+    loaded_tenant: Any = None  # the tenant the turn read (its limits say whether the answer reports a soft limit)
     paid_micros: int = 0
     billing_unresolved: bool = False  # a write that bills the call may still land: the cost cannot be told
 
