@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Annotated, Any
 from urllib.parse import unquote
 
@@ -10,7 +11,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Pat
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from atende.access.keys import Scope
+from atende.access.keys import Caller, Scope
 from atende.access.standing import require_standing
 from atende.chat.conversations import bot_model, bot_models, delete_conversation, read_conversation
 from atende.chat.degraded import run_turn_or_handoff, webhook_soft_limit
@@ -22,10 +23,19 @@ from atende.chat.turns import TurnRequest
 from atende.models.answers import ChatCompletion, ChatCompletionChunk, WebhookChatAnswer
 from atende.models.chat import ChatCompletionRequest, WebhookChatRequest
 from atende.models.webhook_inputs import conversation_id_from_path
+from atende.platform.deadline import Deadline, bounded
 from atende.platform.observability import logger, tracer
+from atende.platform.settings import get_settings
 from atende.providers.tokens import warm
 from atende.web import statuses
-from atende.web.http import REQUEST_ID_HEADER, header, json_response, make_resolver, request_caller, serialize_json
+from atende.web.http import (
+    REQUEST_ID_HEADER,
+    header,
+    json_response,
+    make_resolver,
+    request_caller,
+    serialize_json,
+)
 from atende.web.statuses import documented
 
 app = make_resolver(webhook_resources=frozenset({"/v1/bots/{bot}/chat"}))  # also forms and text/plain
@@ -61,6 +71,16 @@ def _idempotency_key(declared: str | None) -> str | None:
     return declared or header(app, "X-Idempotency-Key")
 
 
+def _turn_caller() -> tuple[Caller, float]:
+    """The caller of a turn and when the function got it: the key check runs inside the default deadline (its
+    DynamoDB read bounded like the turn's own), and the turn's deadline counts from the same moment."""
+    arrived = time.monotonic()
+    with bounded(Deadline(get_settings().webhook_deadline_seconds, started=arrived)):
+        who = request_caller(app)
+    who.require(Scope.CHAT)
+    return who, arrived
+
+
 def _sent(answer: StoredAnswer) -> Response[Any]:
     """The answer's very bytes; a replay says so and names the request whose answer it repeats."""
     headers = {**answer.headers, **({"Cache-Control": "no-cache"} if answer.content_type == SSE else {})}
@@ -82,10 +102,10 @@ def webhook_chat(
     bot: BotId, body: Annotated[WebhookChatRequest, Body()], idempotency_key: IdempotencyKey = None
 ) -> Response[Any]:
     """One turn in flat JSON: send `message` (and a `conversation_id` to keep memory); read `reply`."""
-    who = request_caller(app)
-    who.require(Scope.CHAT)
+    who, arrived = _turn_caller()
     request_id = _request_id()
     turn = from_webhook(who.tenant_id, bot, request_id, body)
+    turn.started = arrived
     fingerprint = {"route": "webhook", "bot": bot, "body": body.model_dump(mode="json")}
 
     def answer() -> StoredAnswer:
@@ -124,10 +144,10 @@ def chat_completions(
     body: Annotated[ChatCompletionRequest, Body()], idempotency_key: IdempotencyKey = None
 ) -> Response[Any]:
     """OpenAI's chat completions. `model: "bot:<id>"` runs a bot; any other model is a plain, budgeted call."""
-    who = request_caller(app)
-    who.require(Scope.CHAT)
+    who, arrived = _turn_caller()
     request_id = _request_id()
     turn = from_completions(who.tenant_id, request_id, body)
+    turn.started = arrived
 
     def answer() -> StoredAnswer:
         completion = completion_answer(run_turn(turn), body.model)
