@@ -138,9 +138,9 @@ class Container:
             self.alive = False
             self.connection.close()
 
-    def reap(self) -> None:
+    def reap(self, timeout: float = 5.0) -> None:
         try:
-            self.process.wait(timeout=5)
+            self.process.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
@@ -257,8 +257,9 @@ class Containers:
         with self._lock:
             pools = list(self.pools.values())
         stopping = [container for pool in pools for container in pool.hang_up()]
+        until = time.monotonic() + 5.0  # one grace for all of them (they exit together), then the rest are killed
         for container in stopping:
-            container.reap()
+            container.reap(max(0.0, until - time.monotonic()))
 
     def _changed_levels(self) -> dict[str, int]:
         return {name: level for name, level in _levels_now().items() if self._baseline.get(name, 0) != level}
