@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import os
 import secrets
-import signal
 import subprocess
 import tempfile
 import time
@@ -24,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.chat import percentiles
-from bench.soak import Stack, descendants
+from bench.soak import Stack, descendants, terminate
 from devtools.aws_local import free_port
 from devtools.fake_openai import FakeOpenAI
 from devtools.functions import ROOT
@@ -112,13 +111,7 @@ class LiteLLMProxy:
             return False
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        terminate(self.process)
         self.config.close()
         self.log.close()
 

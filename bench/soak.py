@@ -113,14 +113,19 @@ class Stack:
         self.admin_key = re.search(r"demo admin key:\s+(\S+)", text)[1]  # type: ignore[index]
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        terminate(self.process)
         self.log.close()
+
+
+def terminate(process: subprocess.Popen[bytes], seconds: float = 30) -> None:
+    """SIGTERM a server process and wait for it, killing it after `seconds` (the soak's stack, the bench's peers)."""
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=seconds)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
 
 def conversation_of(turn: int) -> str:
