@@ -94,6 +94,7 @@ class Container:
         self.connection = Connection(ours.detach())
         self.alive = True
         self.last_report: dict[str, Any] | None = None  # the worker's invocation report (ATENDE_LOCAL_INVOCATION_LOG)
+        self.last_duration: float | None = None  # the last handler's seconds in the worker (Lambda's Duration)
         self._receive(time.monotonic() + INIT_SECONDS, "ready")
 
     def invoke(self, event: Any, timeout: float, levels: dict[str, int]) -> Any:
@@ -120,6 +121,7 @@ class Container:
             kind = message["kind"]
             if kind in ("result", "error"):
                 self.last_report = message.get("report")
+                self.last_duration = message.get("duration")
             if kind == wanted:
                 return message.get("result")
             if kind == "error":

@@ -7,6 +7,7 @@ import logging
 import signal
 import sys
 import threading
+import time
 import traceback
 from decimal import Decimal
 from multiprocessing.connection import Connection
@@ -132,6 +133,7 @@ def main(name: str, fd: int) -> None:
         levels.apply(request.get("levels") or {})
         context = FakeLambdaContext(f"atende-{name}", request["request_id"], request["timeout"])
         started = meter.start() if meter else 0.0
+        began = time.monotonic()  # Lambda's REPORT Duration: the handler's own time, in its environment
         try:
             result = module.lambda_handler(request["event"], context)
             json.dumps(result, default=_lambda_json)  # a result Lambda cannot marshal is an error there too
@@ -139,11 +141,17 @@ def main(name: str, fd: int) -> None:
             _flush()
             report = meter.report(started) if meter else None
             channel.send(
-                "error", type=type(error).__name__, message=str(error), trace=traceback.format_exc(), report=report
+                "error",
+                type=type(error).__name__,
+                message=str(error),
+                trace=traceback.format_exc(),
+                report=report,
+                duration=time.monotonic() - began,
             )
             continue
         _flush()
-        channel.send("result", result=result, report=meter.report(started) if meter else None)
+        duration = time.monotonic() - began
+        channel.send("result", result=result, report=meter.report(started) if meter else None, duration=duration)
 
 
 def _flush() -> None:

@@ -9,6 +9,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from devtools.containers import Container
@@ -45,9 +46,11 @@ class Turn:
 
 @dataclass
 class Timings:
-    """How long each function invocation ran inside its container, by API Gateway request id."""
+    """How long each chat invocation took, by API Gateway request id: from the emulator's call into its container
+    to the result (`seconds`), and the handler's own time in the worker (`handler`, Lambda's Duration)."""
 
     seconds: dict[str, float] = field(default_factory=dict)
+    handler: dict[str, float] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def install(self, monkeypatch: Any) -> None:
@@ -63,8 +66,24 @@ class Timings:
                 if container.name == "chat" and request_id:
                     with timings.lock:
                         timings.seconds[request_id] = time.monotonic() - started
+                        if container.last_duration is not None:
+                            timings.handler[request_id] = container.last_duration
 
         monkeypatch.setattr(Container, "invoke", timed)
+
+
+def listen_overflows() -> int | None:
+    """Connections this machine's listeners refused because their accept queue was full (Linux; None elsewhere):
+    each costs its client a SYN retransmission, a second, which the run's timings would show as lateness."""
+    try:
+        lines = Path("/proc/net/netstat").read_text().splitlines()
+    except OSError:
+        return None
+    for names, values in zip(lines[::2], lines[1::2], strict=False):
+        if names.startswith("TcpExt:"):
+            fields = dict(zip(names.split()[1:], values.split()[1:], strict=True))
+            return int(fields.get("ListenOverflows", 0))
+    return None
 
 
 FAULT_LATENCY_MS = 300  # a slowed DynamoDB call; queued behind others, a request may be applied later still

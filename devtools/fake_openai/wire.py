@@ -48,6 +48,9 @@ def error_body(status: int, message: str | None = None, param: str | None = None
 class Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    # socketserver's default accept queue holds 5: a burst of new connections while the accepting thread waits
+    # for the GIL can overflow it, and each SYN dropped then costs its client a second (a provider's queue is deep).
+    request_queue_size = 128
 
     def __init__(self, address: tuple[str, int], state: UpstreamState) -> None:
         self.state = state

@@ -53,6 +53,7 @@ from tests.chaos_support import (
     completion_of,
     dynamodb_faults,
     fired,
+    listen_overflows,
     micros,
     read_conversation,
     summary,
@@ -201,6 +202,7 @@ def test_money_and_messages_hold_under_chaos(
             clients.api = ApiClient(api.client.application)
         _send(clients.api, setups[turn.tenant], turn)
 
+    overflows = listen_overflows()
     started = time.monotonic()
     with ThreadPoolExecutor(THREADS) as pool:
         list(pool.map(run, turns))
@@ -214,6 +216,8 @@ def test_money_and_messages_hold_under_chaos(
     print(f"{TURNS} turns in {elapsed:.1f} s; upstream faults scripted {dict(upstream_faults)}")
     print(f"DynamoDB faults fired {kinds}")
     print(f"counts {summary(turns)}")
+    if overflows is not None:
+        print(f"connections refused by a full accept queue meanwhile: {(listen_overflows() or 0) - overflows}")
     assert all(kinds[name] for name in ("transaction_conflicts", "internal_server_errors", "lost", "latency", "reset"))
     assert kinds["throttled_by_capacity"] + kinds["throttled_by_plan"], kinds
 
@@ -241,7 +245,12 @@ def test_money_and_messages_hold_under_chaos(
 
     late = sorted((s, rid) for rid, s in slow.items() if s is not None and s > allowed(by_id[rid]))
     print(f"slowest chat invocations {sorted(round(s, 2) for s in slow.values() if s is not None)[-3:]}")
-    failures += [f"late: {s:.2f} s {by_id[rid].label} {by_id[rid].status} {rid}" for s, rid in late]
+    gaps = sorted(slow[rid] - timings.handler[rid] for rid in slow if rid in timings.handler)
+    print(f"slowest handlers {sorted(round(s, 2) for s in timings.handler.values())[-3:]}, largest gaps {gaps[-3:]}")
+    failures += [
+        f"late: {s:.2f} s (handler {timings.handler.get(rid, -1):.2f} s) {by_id[rid].label} {by_id[rid].status} {rid}"
+        for s, rid in late
+    ]
 
     # 2. messages stored exactly once
     stored_costs: dict[str, int] = {}

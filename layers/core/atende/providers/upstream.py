@@ -31,6 +31,10 @@ RETRYABLE_STATUS = {408, 409, 429, 500, 502, 503, 504}
 MAX_ATTEMPTS_PER_PROVIDER = 3
 BACKOFF_BASE_SECONDS = 0.25
 MIN_ATTEMPT_SECONDS = 0.5  # not worth starting an attempt with less time than this left
+# An attempt's connect (TCP and TLS) and its request's write get these shares of the time left, capped; reading
+# the answer gets the rest. A lost SYN costs a second: that attempt fails and the next one connects afresh.
+CONNECT_SHARE, MAX_CONNECT_SECONDS = 0.2, 0.5
+WRITE_SHARE, MAX_WRITE_SECONDS = 0.1, 0.25
 # In logs, anything long enough to be a key or token in a provider's error text is blanked (it may echo the key).
 _SECRET_LIKE = re.compile(r"[A-Za-z0-9_\-.~+/=*]{16,}")
 
@@ -157,6 +161,18 @@ def _backoff(attempt: int, error: AtendeError | None, deadline: Deadline) -> Non
     time.sleep(min(delay, max(0.0, deadline.remaining() - MIN_ATTEMPT_SECONDS)))
 
 
+def attempt_timeout(remaining: float) -> openai.Timeout:
+    """The SDK timeout of an attempt that must end within `remaining` seconds.
+
+    The HTTP client times each phase on its own (connect, write, every read), so a plain `remaining` lets a slow
+    connect and then a slow answer take up to twice the time left. Here the phases split it: connect and write
+    get a capped share, the wait for the answer what is left after them. (The pool timeout never waits here: a
+    container makes one call at a time.)"""
+    connect = min(MAX_CONNECT_SECONDS, remaining * CONNECT_SHARE)
+    write = min(MAX_WRITE_SECONDS, remaining * WRITE_SHARE)
+    return openai.Timeout(remaining - connect - write, connect=connect, write=write, pool=write)
+
+
 def _json_object(text: str) -> dict[str, Any]:
     """The provider's JSON answer; anything but a JSON object is the provider's failure (502), not ours."""
     try:
@@ -252,7 +268,7 @@ def chat_completion(
 
     def request(client: openai.OpenAI, target: Target, remaining: float) -> dict[str, Any]:
         raw = client.chat.completions.with_raw_response.create(
-            **wire_params(params, target.model), model=target.model, stream=False, timeout=remaining
+            **wire_params(params, target.model), model=target.model, stream=False, timeout=attempt_timeout(remaining)
         )
         return _json_object(raw.text)
 
@@ -266,7 +282,9 @@ def moderation(tenant_id: str, inputs: str | list[Any], model: str, deadline: De
     """OpenAI moderation through the tenant's `openai` credential."""
 
     def request(client: openai.OpenAI, target: Target, remaining: float) -> dict[str, Any]:
-        raw = client.moderations.with_raw_response.create(input=inputs, model=target.model, timeout=remaining)
+        raw = client.moderations.with_raw_response.create(
+            input=inputs, model=target.model, timeout=attempt_timeout(remaining)
+        )
         return _json_object(raw.text)
 
     started = time.monotonic()
