@@ -81,19 +81,22 @@ def overhead_and_round_trips() -> list[str]:
     from devtools.aws_local import EmbeddedAWS, apply_environ, provision
     from devtools.fake_openai import FakeOpenAI
     from devtools.functions import InThreadContainers
+    from devtools.local_env import LOCAL_FUNCTION_ENV
     from tests.support import ApiClient, create_tenant
 
     root = "atd_bench-root-key-000000000000000000000000000"
     aws_server = EmbeddedAWS().start()
     apply_environ(aws_server.environ())
     apply_environ(provision({"Stage": "bench"}, root_key=root).shared_env)
-    os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
+    apply_environ(LOCAL_FUNCTION_ENV)  # as the local stack's functions: the fake upstream listens on loopback
     os.environ["POWERTOOLS_LOG_LEVEL"] = "WARNING"
     fake = FakeOpenAI().start()
     api = ApiClient(ApiGatewayEmulator(InThreadContainers(), stage="bench"))  # one turn at a time, instrumented
     tenant = create_tenant(api, root)
-    tenant.call("PUT", "/v1/credentials/openai", json_body={"api_key": "sk-bench-00000000", "base_url": fake.base_url})
-    tenant.call(
+    credential = {"api_key": "sk-bench-00000000", "base_url": fake.base_url}
+    stored = tenant.call("PUT", "/v1/credentials/openai", json_body=credential)
+    assert stored.status == 200, stored.text  # else every turn would measure a handoff, not a provider call
+    created = tenant.call(
         "POST",
         "/v1/bots",
         json_body={
@@ -102,6 +105,7 @@ def overhead_and_round_trips() -> list[str]:
             "knowledge_base": "Shipping takes 3 days.\n\nReturns within 30 days.",
         },
     )
+    assert created.status == 201, created.text
     key = tenant.new_key(["chat"])
     question = "How long does shipping take?"
 
@@ -139,13 +143,17 @@ def overhead_and_round_trips() -> list[str]:
     def measure(scenario: str) -> tuple[list[float], list[float], list[float], list[Counter[str]], list[int]]:
         path = "/v1/bots/bench/chat"
         for i in range(20):  # warm every cache: authorizer, bot, tenant, limits, credential, connection pools
-            assert api.call("POST", path, key=key, json_body=turn_body(f"{scenario}-warm", i)).status == 200
+            warm = api.call("POST", path, key=key, json_body=turn_body(f"{scenario}-warm", i))
+            assert warm.status == 200 and not warm.json["handoff"], warm.text
         totals, upstreams, aws_seconds, per_turn, rounds = [], [], [], [], []
         for i in range(TURNS):
             calls.reset()
             upstream_time.clear()
             body = turn_body(scenario, i)
-            totals.append(_timed(lambda body=body: api.call("POST", path, key=key, json_body=body)))
+            started = time.perf_counter()
+            answer = api.call("POST", path, key=key, json_body=body)
+            totals.append(time.perf_counter() - started)
+            assert answer.status == 200 and not answer.json["handoff"], answer.text  # a real turn, not a handoff
             upstreams.append(upstream_time[0])
             aws_seconds.append(calls.seconds)
             per_turn.append(Counter(calls.counts))
