@@ -125,7 +125,7 @@ def emitted_records(sources: tuple[Path, ...] = SOURCES) -> list[EmittedRecord]:
             tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
             functions, modules = _sink_names(tree)
             for call, scope in _innermost_scopes(tree).items():
-                where = f"{path.relative_to(ROOT)}:{call.lineno}"
+                where = f"{path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}:{call.lineno}"
                 name = call.func.attr if isinstance(call.func, ast.Attribute) else getattr(call.func, "id", "")
                 if name in POWERTOOLS_CALLS and path != SINK:
                     raise ValueError(f"{where}: EMF written outside atende.platform.metrics.record")
