@@ -1,4 +1,5 @@
-"""The cost section of `make bench`: the bot turn's measured counts, priced at template.yaml's function sizes."""
+"""The cost section of `make bench`: the bot turn's measured counts, priced at template.yaml's function sizes and
+at the metrics, alarms and tracing the code and the template deploy."""
 
 from __future__ import annotations
 
@@ -7,9 +8,11 @@ import pickle
 import statistics
 from pathlib import Path
 
+from atende.billing.alarms import BUDGETS
 from bench import cost_model
 from bench.peers import Comparison
 from devtools.aws_local import TEMPLATE, function_name
+from devtools.emitted_metrics import deployment_series, emitted_records, per_tenant_series
 from devtools.template import load_template
 
 PRICED_PATH = "atende bot"  # the stated workload: a bot turn with history and a budget
@@ -28,6 +31,18 @@ def function_sizes() -> dict[str, tuple[int, str]]:
         memory = int(props.get("MemorySize", defaults["MemorySize"]))
         sizes[function_name(resource)] = (memory, str((props.get("Architectures") or defaults["Architectures"])[0]))
     return sizes
+
+
+def deployment() -> cost_model.Deployment:
+    """The custom metrics the code's EMF records make (read from the source), a tenant's alarms with every budget
+    and a soft limit (a hard and a soft one per budget), and template.yaml's default Tracing."""
+    records = emitted_records()
+    return cost_model.Deployment(
+        metrics_per_tenant=len(per_tenant_series(records)),
+        metrics_deployment_wide=len(deployment_series(records)),
+        alarms_per_tenant=2 * len(BUDGETS),
+        tracing=str(load_template(TEMPLATE)["Parameters"]["Tracing"]["Default"]),
+    )
 
 
 def measured(run: Comparison, turn: cost_model.Turn) -> cost_model.Measured:
@@ -64,11 +79,12 @@ def section(run: Comparison, turn: cost_model.Turn = STATED_TURN) -> list[str]:
     """The cost table, each function's measured size against its memory, and the Managed Instances crossover."""
     model = measured(run, turn)
     lines = [
-        f"Counts from the `{PRICED_PATH}` rounds above; memory and architecture from template.yaml; own code = the "
+        f"Counts from the `{PRICED_PATH}` rounds above; memory, architecture and the default `Tracing` from "
+        "template.yaml; custom metrics from the code's EMF records (`devtools/emitted_metrics.py`); own code = the "
         "median invocation minus its AWS calls (and, for chat, minus the local upstream's answer), as measured on "
         "this machine's full core, then slowed by the Lambda CPU share of the function's memory.",
         "",
-        *cost_model.table(model, turn),
+        *cost_model.table(model, turn, deployment()),
         "",
         "| function | memory MB | invocations per turn | own code ms (local) | DynamoDB round trips | billed ms "
         "on AWS | peak RSS of its local worker MiB |",

@@ -1,12 +1,14 @@
 """What a chat turn costs on AWS, per million turns, from measured counts and a dated table of list prices.
 
-Pure arithmetic (no AWS, no sockets): `make bench` feeds it what the run counted; tests check the sums.
+Pure arithmetic (no AWS, no sockets): `make bench` feeds it what the run counted and what the code and template
+deploy; tests check the sums.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import Literal
 
 from atende.billing.pricing import PRICES, micros_to_usd
 
@@ -40,7 +42,7 @@ class AwsPrices:
 
 @dataclass(frozen=True)
 class Turn:
-    """The stated turn the model prices: sizes, the provider's latency, and the deployment's shape."""
+    """The stated turn the model prices: sizes, the provider's latency, and the tenants and turns a month."""
 
     prompt_tokens: int = 1_500  # system (rules, knowledge base, prompts) + trimmed history + the new message
     completion_tokens: int = 150
@@ -50,9 +52,16 @@ class Turn:
     emf_bytes_per_turn: int = 1_500  # the turn's EMF record (metrics and properties) in the chat function's log
     turns_per_month: int = 1_000_000
     tenants: int = 10  # 100,000 turns per tenant a month: a busy support line (~3,300 turns a day)
-    metrics_per_tenant: int = 13  # metric name and dimension set combinations each tenant adds
-    alarms_per_tenant: int = 4  # monthly and daily budget, each with a soft-limit alarm
-    xray_sampled: float = 1.0  # share of turns traced: the default rule keeps 1/s and 5 % of the rest
+
+
+@dataclass(frozen=True)
+class Deployment:
+    """What the code and template.yaml deploy, read from them (bench/aws_cost.py), not assumed: no defaults."""
+
+    metrics_per_tenant: int  # (metric, dimension set) pairs with a Tenant dimension: a custom metric each per tenant
+    metrics_deployment_wide: int  # the pairs without (dimension Stage only): a custom metric each, for all tenants
+    alarms_per_tenant: int  # a tenant with every budget and a soft limit: a hard and a soft alarm per budget
+    tracing: str  # template.yaml's default `Tracing`: PassThrough (no traces) or Active (every turn, at low rates)
 
 
 @dataclass(frozen=True)
@@ -91,10 +100,10 @@ class Line:
     component: str
     usd_per_million_turns: float
     basis: str
-    monthly: bool = False  # a charge per tenant and month, spread over the stated turns a month
+    monthly: Literal["", "tenant", "deployment"] = ""  # a monthly charge, spread over the stated turns a month
 
 
-def aws_lines(measured: Measured, turn: Turn, prices: AwsPrices = AwsPrices()) -> list[Line]:
+def aws_lines(measured: Measured, turn: Turn, deployment: Deployment, prices: AwsPrices = AwsPrices()) -> list[Line]:
     """Every AWS component, in USD per million turns."""
     lines = [Line("API Gateway REST requests", prices.api_gateway_rest_per_million, "1 request per turn")]
     for fn in measured.functions:
@@ -139,26 +148,29 @@ def aws_lines(measured: Measured, turn: Turn, prices: AwsPrices = AwsPrices()) -
     lines.append(
         Line(
             "CloudWatch metrics per tenant",
-            turn.tenants * turn.metrics_per_tenant * prices.cloudwatch_metric_month * per_turn,
-            f"{turn.tenants} tenants × {turn.metrics_per_tenant} metrics, {turn.turns_per_month:,} turns a month",
-            monthly=True,
+            turn.tenants * deployment.metrics_per_tenant * prices.cloudwatch_metric_month * per_turn,
+            f"{turn.tenants} tenants × {deployment.metrics_per_tenant} metrics with a Tenant dimension, "
+            f"{turn.turns_per_month:,} turns a month",
+            monthly="tenant",
+        )
+    )
+    lines.append(
+        Line(
+            "CloudWatch metrics, deployment-wide",
+            deployment.metrics_deployment_wide * prices.cloudwatch_metric_month * per_turn,
+            f"{deployment.metrics_deployment_wide} metrics with dimension Stage only, whatever the number of tenants",
+            monthly="deployment",
         )
     )
     lines.append(
         Line(
             "CloudWatch alarms per tenant",
-            turn.tenants * turn.alarms_per_tenant * prices.cloudwatch_alarm_month * per_turn,
-            f"{turn.tenants} tenants × {turn.alarms_per_tenant} alarms",
-            monthly=True,
+            turn.tenants * deployment.alarms_per_tenant * prices.cloudwatch_alarm_month * per_turn,
+            f"{turn.tenants} tenants × {deployment.alarms_per_tenant} alarms",
+            monthly="tenant",
         )
     )
-    lines.append(
-        Line(
-            "X-Ray traces",
-            turn.xray_sampled * prices.xray_trace_per_million,
-            f"{turn.xray_sampled:.0%} of turns traced",
-        )
-    )
+    lines.append(xray_line(deployment.tracing, prices))
     lines.append(
         Line(
             "Secrets Manager calls",
@@ -171,10 +183,21 @@ def aws_lines(measured: Measured, turn: Turn, prices: AwsPrices = AwsPrices()) -
             "Secrets Manager secrets",
             turn.tenants * prices.secret_month * per_turn,
             f"one provider credential per tenant, {turn.tenants} tenants",
-            monthly=True,
+            monthly="tenant",
         )
     )
     return lines
+
+
+def xray_line(tracing: str, prices: AwsPrices = AwsPrices()) -> Line:
+    """X-Ray at the template's default Tracing: nothing recorded with PassThrough, every turn with Active (the
+    default sampling rule keeps 1 request a second and 5 % of the rest: at these rates, about all of them)."""
+    every_turn = prices.xray_trace_per_million
+    if tracing == "Active":
+        return Line("X-Ray traces", every_turn, "Tracing=Active (default): every turn traced")
+    return Line(
+        "X-Ray traces", 0.0, f"Tracing={tracing} (default); Active: +{every_turn:.2f} USD per million turns at 100 %"
+    )
 
 
 def token_cost_per_million_turns(model: str, turn: Turn) -> float:
@@ -194,14 +217,21 @@ def managed_instances_crossover(
     return per_second / per_turn
 
 
-def table(measured: Measured, turn: Turn, prices: AwsPrices = AwsPrices(), target: float = 0.10) -> list[str]:
+def monthly_usd(lines: list[Line], turn: Turn, kind: Literal["tenant", "deployment"]) -> float:
+    """What the monthly lines of `kind` charge a month: per tenant, or for the whole deployment."""
+    month = sum(line.usd_per_million_turns for line in lines if line.monthly == kind) * turn.turns_per_month / MILLION
+    return month / max(1, turn.tenants) if kind == "tenant" else month
+
+
+def table(
+    measured: Measured, turn: Turn, deployment: Deployment, prices: AwsPrices = AwsPrices(), target: float = 0.10
+) -> list[str]:
     """The cost model as Markdown: AWS components, the total, the token cost beside it, the target."""
-    lines = aws_lines(measured, turn, prices)
+    lines = aws_lines(measured, turn, deployment, prices)
     total = sum(line.usd_per_million_turns for line in lines)
     per_turn = sum(line.usd_per_million_turns for line in lines if not line.monthly)
     mini = token_cost_per_million_turns("gpt-4o-mini", turn)
-    tenant_month = sum(line.usd_per_million_turns for line in lines if line.monthly) * turn.turns_per_month / MILLION
-    tenant_month /= max(1, turn.tenants)
+    tenant_month, deployment_month = monthly_usd(lines, turn, "tenant"), monthly_usd(lines, turn, "deployment")
     out = [
         f"Per million turns, us-east-1 list prices as published on {prices.published}; check before relying on "
         f"them. The turn: {turn.prompt_tokens:,} prompt and {turn.completion_tokens:,} completion tokens, the "
@@ -218,7 +248,10 @@ def table(measured: Measured, turn: Turn, prices: AwsPrices = AwsPrices(), targe
     out.append(
         f"| AWS per turn, without the monthly charges | {per_turn:.2f} | = {per_turn / mini:.1%} of gpt-4o-mini |"
     )
-    out.append(f"| **AWS total** | **{total:.2f}** | monthly charges: {tenant_month:.2f} USD per tenant-month |")
+    out.append(
+        f"| **AWS total** | **{total:.2f}** | monthly charges: {tenant_month:.2f} USD per tenant-month, "
+        f"{deployment_month:.2f} USD per deployment-month |"
+    )
     for model in ("gpt-4o-mini", "gpt-4.1-mini"):
         tokens = token_cost_per_million_turns(model, turn)
         out.append(f"| tokens on {model} | {tokens:.2f} | AWS = {total / tokens:.1%} of it |")

@@ -173,12 +173,14 @@ def test_a_turn_emits_its_cost_tokens_and_latency_split(setup: ChatSetup) -> Non
         assert setup.chat({"message": "¿envíos?"}).status == 200
     finally:
         set_metrics_sink(None)
-    turn = next(r for r in records if "CostMicros" in r and r.get("Tenant") == setup.tenant.id)
+    turn = next(r for r in records if "CostMicros" in r and r.get("tenant") == setup.tenant.id)
+    # Per stage, not per tenant: the tenant and bot are properties, the fields the dashboard's Logs Insights sum.
+    directive = turn["_aws"]["CloudWatchMetrics"][0]
+    assert directive["Dimensions"] == [["Stage"]] and turn["Stage"] == "test" and "Tenant" not in turn
+    assert turn["bot"] == "shop"
     value = {
-        name: turn[name][0] if isinstance(turn[name], list) else turn[name]
-        for name in ("Requests", "InputTokens", "CostMicros", "UpstreamLatency", "GatewayOverhead")
+        name: turn[name] for name in ("Requests", "InputTokens", "CostMicros", "UpstreamLatency", "GatewayOverhead")
     }
     assert value["Requests"] == 1 and value["InputTokens"] > 0 and value["CostMicros"] > 0
     assert value["UpstreamLatency"] > 0 and value["GatewayOverhead"] > 0
-    names = {m["Name"] for m in turn["_aws"]["CloudWatchMetrics"][0]["Metrics"]}
-    assert {"UpstreamLatency", "GatewayOverhead"} <= names
+    assert {"UpstreamLatency", "GatewayOverhead"} <= {m["Name"] for m in directive["Metrics"]}

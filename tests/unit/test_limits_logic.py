@@ -221,26 +221,38 @@ def test_turn_metrics_and_gauges_in_emf(records: list[dict[str, Any]]) -> None:
     metrics.emit_turn_metrics("t1", "shop", "gpt-4o", 3750, values.Usage(1000, 600, 200), anomaly=True)
     metrics.emit_gauges("t1", 3850, 3790)
     counters, gauges = records
-    assert counters["_aws"]["CloudWatchMetrics"][0]["Dimensions"] == [["Tenant"]]
-    assert (counters["CostMicros"], counters["InputTokens"], counters["CachedInputTokens"]) == (
-        [3750.0],
-        [1000.0],
-        [600.0],
+    # A turn's counters are per stage: the tenant is a property (a top-level key of the line), not a dimension.
+    assert counters["_aws"]["CloudWatchMetrics"][0]["Dimensions"] == [["Stage"]]
+    assert (counters["Stage"], counters["tenant"], counters["bot"], counters["model"]) == (
+        "unit",
+        "t1",
+        "shop",
+        "gpt-4o",
     )
-    assert counters["OutputTokens"] == [200.0] and counters["Requests"] == [1.0] and counters["bot"] == "shop"
-    assert counters["UsageAnomalies"] == [1.0], "a report past the reservation is counted"
-    assert gauges["_aws"]["CloudWatchMetrics"][0]["Dimensions"] == [["Tenant"], ["Stage", "Tenant"]]
-    assert (gauges["MonthToDateCostMicros"], gauges["DayToDateCostMicros"]) == ([3850.0], [3790.0])
-    points = {(p.name, p.dimensions) for p in datapoints(gauges)}
-    assert ("MonthToDateCostMicros", (("Stage", "unit"), ("Tenant", "t1"))) in points
-    assert ("MonthToDateCostMicros", (("Tenant", "t1"),)) in points
+    assert "Tenant" not in counters
+    # One value per metric, written as a number: Logs Insights reads `CostMicros` itself (a list is `CostMicros.0`).
+    assert (counters["CostMicros"], counters["InputTokens"], counters["CachedInputTokens"]) == (3750, 1000, 600)
+    assert counters["OutputTokens"] == 200 and counters["Requests"] == 1
+    assert counters["UsageAnomalies"] == 1, "a report past the reservation is counted"
+    assert {(p.name, p.dimensions) for p in datapoints(counters)} >= {
+        ("CostMicros", (("Stage", "unit"),)),
+        ("UsageAnomalies", (("Stage", "unit"),)),
+    }
+    # The gauges the tenant's alarms watch are the only per-tenant metrics, in one dimension set.
+    assert gauges["_aws"]["CloudWatchMetrics"][0]["Dimensions"] == [["Stage", "Tenant"]]
+    assert (gauges["MonthToDateCostMicros"], gauges["DayToDateCostMicros"]) == (3850, 3790)
+    assert {(p.name, p.dimensions, p.value) for p in datapoints(gauges)} == {
+        ("MonthToDateCostMicros", (("Stage", "unit"), ("Tenant", "t1")), 3850),
+        ("DayToDateCostMicros", (("Stage", "unit"), ("Tenant", "t1")), 3790),
+    }
 
 
 def test_refused_turns_and_the_global_gauge(records: list[dict[str, Any]]) -> None:
     metrics.emit_turn_metrics("t1", refused=True)
     metrics.emit_global_gauge(123)
     refused, global_gauge = records
-    assert refused["Refused"] == [1.0] and "Requests" not in refused
+    assert refused["Refused"] == 1 and "Requests" not in refused
+    assert refused["_aws"]["CloudWatchMetrics"][0]["Dimensions"] == [["Stage"]] and refused["tenant"] == "t1"
     assert global_gauge["_aws"]["CloudWatchMetrics"][0]["Dimensions"] == [["Stage"]]
     assert [(p.name, p.dimensions, p.value) for p in datapoints(global_gauge)] == [
         ("GlobalDayToDateCostMicros", (("Stage", "unit"),), 123.0)
@@ -248,7 +260,7 @@ def test_refused_turns_and_the_global_gauge(records: list[dict[str, Any]]) -> No
 
 
 def test_moderation_counts_go_through_the_same_sink(
-    records: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch
+    records: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch, settings: Settings
 ) -> None:
     answer = {
         "id": "modr-1",
@@ -256,15 +268,12 @@ def test_moderation_counts_go_through_the_same_sink(
         "results": [{"flagged": True, "categories": {"violence": True}, "category_scores": {"violence": 0.9}}],
     }
     monkeypatch.setattr(moderation.upstream, "moderation", lambda *_args: SimpleNamespace(body=answer))
+    monkeypatch.setattr(moderation, "get_settings", lambda: settings)
     moderation.gate("t1", "text", ModerationPolicy(mode="input"), "input", Deadline(5))
     [record] = records
-    assert record["_aws"]["CloudWatchMetrics"][0]["Dimensions"] == [["Tenant", "Stage"]]
-    assert (record["Tenant"], record["Stage"], record["ModerationChecks"], record["ModerationBlocked"]) == (
-        "t1",
-        "input",
-        [1.0],
-        [1.0],
-    )
+    assert record["_aws"]["CloudWatchMetrics"][0]["Dimensions"] == [["Stage"]]
+    assert (record["Stage"], record["tenant"], record["gate"]) == ("unit", "t1", "input")
+    assert (record["ModerationChecks"], record["ModerationBlocked"]) == (1, 1)
 
 
 def test_local_evaluator_computes_the_global_alarm_metric_math() -> None:

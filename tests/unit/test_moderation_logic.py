@@ -22,6 +22,7 @@ from atende.models.moderation import (
     wire_input,
 )
 from atende.platform.errors import UpstreamUnavailable
+from atende.platform.settings import Settings
 from atende.providers import upstream
 from atende.providers.upstream import Deadline, ProviderResult
 
@@ -39,9 +40,16 @@ def _response(*results: dict[str, Any], model: str = "omni-moderation-2024-09-26
 
 
 def _emf(output: str) -> list[dict[str, Any]]:
-    """The EMF records printed, with each metric's single value unwrapped."""
-    records = [json.loads(line) for line in output.splitlines() if line.startswith("{") and '"_aws"' in line]
-    return [{k: v[0] if isinstance(v, list) and len(v) == 1 else v for k, v in r.items()} for r in records]
+    """The EMF records printed (each metric's one value is a number)."""
+    return [json.loads(line) for line in output.splitlines() if line.startswith("{") and '"_aws"' in line]
+
+
+@pytest.fixture(autouse=True)
+def settings(monkeypatch: pytest.MonkeyPatch) -> Settings:
+    """The deployment's stage, which the moderation metrics carry as their one dimension."""
+    fake = Settings(table_name="unit", stage="unit")
+    monkeypatch.setattr(moderation, "get_settings", lambda: fake)
+    return fake
 
 
 # --- category names -------------------------------------------------------------------------------------------------
@@ -205,8 +213,8 @@ def test_gate_flags_with_thresholds_and_emits_one_metric_record(
     assert upstream_calls[1] == ("t1", "you are slow", "omni-moderation-latest")
     [record] = _emf(capsys.readouterr().out)
     directive = record["_aws"]["CloudWatchMetrics"][0]
-    assert directive["Namespace"] == "Atende" and directive["Dimensions"] == [["Tenant", "Stage"]]
-    assert record["Tenant"] == "t1" and record["Stage"] == "input"
+    assert directive["Namespace"] == "Atende" and directive["Dimensions"] == [["Stage"]]
+    assert (record["Stage"], record["tenant"], record["gate"]) == ("unit", "t1", "input") and "Tenant" not in record
     counts = {m: record[m] for m in ("ModerationChecks", "ModerationFlagged", "ModerationErrors", "ModerationBlocked")}
     assert counts == {"ModerationChecks": 1, "ModerationFlagged": 1, "ModerationErrors": 0, "ModerationBlocked": 1}
     assert "you are slow" not in json.dumps(record)
@@ -224,7 +232,7 @@ def test_an_upstream_failure_is_decided_by_the_fail_mode(
     assert decision.record()["fail_mode"] == fail_mode
     [record] = _emf(capsys.readouterr().out)
     assert record["ModerationErrors"] == 1 and record["ModerationBlocked"] == int(blocked)
-    assert record["Stage"] == "output"
+    assert (record["tenant"], record["gate"]) == ("t2", "output")
 
 
 def test_an_unexpected_failure_or_a_malformed_answer_never_raises(upstream_calls: list[Any]) -> None:
@@ -244,7 +252,13 @@ def test_moderate_passes_the_answer_through_and_counts_per_input(
     response = moderation.moderate("t4", ["a", "b"], deadline=Deadline(5))
     assert response.model_dump(mode="json") == body
     [record] = _emf(capsys.readouterr().out)
-    assert (record["Stage"], record["ModerationChecks"], record["ModerationFlagged"]) == ("api", 2, 1)
+    assert (record["gate"], record["tenant"], record["ModerationChecks"], record["ModerationFlagged"]) == (
+        "api",
+        "t4",
+        2,
+        1,
+    )
+    assert "ModerationBlocked" not in record, "the endpoints only answer: nothing is blocked"
 
 
 # --- request models ---------------------------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""Usage metrics of billing in EMF: a turn's counters and latencies, the spend gauges the alarms watch."""
+"""Usage metrics of billing in EMF: a turn's counters and latencies per stage, the spend gauges the alarms watch."""
 
 from __future__ import annotations
 
@@ -10,9 +10,11 @@ from atende.platform.settings import get_settings
 
 
 def emit_gauges(tenant_id: str, month_to_date_micros: int, day_to_date_micros: int) -> None:
-    """The spend gauges the tenant's alarms watch (Stage+Tenant) and the dashboard plots (Tenant)."""
+    """The spend gauges the tenant's alarms watch (Stage+Tenant): the only metrics each tenant adds.
+
+    The dashboard's month-to-date by tenant reads them too.
+    """
     record(
-        {"Tenant": tenant_id},
         {"Stage": get_settings().stage, "Tenant": tenant_id},
         counts={"MonthToDateCostMicros": month_to_date_micros, "DayToDateCostMicros": day_to_date_micros},
     )
@@ -36,8 +38,10 @@ def emit_turn_metrics(
     upstream_seconds: float | None = None,
     overhead_seconds: float | None = None,
 ) -> None:
-    """A turn's counters (dimension Tenant; bot and model ride as properties, not dimensions).
+    """A turn's counters, dimension Stage only: a fixed number of metrics whatever the number of tenants.
 
+    The tenant, bot and model ride as properties of the EMF line (not dimensions): per-tenant figures are Logs
+    Insights queries over the chat function's log group (the dashboard's spend, requests and tokens by tenant).
     `upstream_seconds` is the provider call (retries and fallbacks included); `overhead_seconds` the rest of
     the turn, Atende's own time (the dashboard's GatewayOverhead).
 
@@ -47,9 +51,10 @@ def emit_turn_metrics(
     request (a summary).
     """
     tenant_id = tenant if isinstance(tenant, str) else tenant.id
-    metadata = {"bot": bot_id, "model": model, "price_version": PRICE_TABLE_VERSION}
+    stage = {"Stage": get_settings().stage}
+    metadata = {"tenant": tenant_id, "bot": bot_id, "model": model, "price_version": PRICE_TABLE_VERSION}
     if refused:
-        record({"Tenant": tenant_id}, counts={"Refused": 1}, metadata=metadata)
+        record(stage, counts={"Refused": 1}, metadata=metadata)
         return
     counts = usage.counts() if usage is not None else {}
     figures = {
@@ -64,4 +69,4 @@ def emit_turn_metrics(
         figures["UsageAnomalies"] = 1
     timings = (("UpstreamLatency", upstream_seconds), ("GatewayOverhead", overhead_seconds))
     latency = {name: seconds * 1000 for name, seconds in timings if seconds}
-    record({"Tenant": tenant_id}, counts=figures, milliseconds=latency or None, metadata=metadata)
+    record(stage, counts=figures, milliseconds=latency or None, metadata=metadata)

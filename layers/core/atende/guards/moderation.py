@@ -1,4 +1,4 @@
-"""Moderation: OpenAI's answer passed through, the flat webhook form, and the chat gate with its per-tenant metrics."""
+"""Moderation: OpenAI's answer passed through, the flat webhook form, and the chat gate with its metrics."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ from atende.providers import upstream
 from atende.providers.upstream import Deadline
 
 type GateStage = Literal["input", "output"]
-API_STAGE = "api"  # the metrics' Stage for the /v1/moderations and /v1/moderate endpoints
+API_STAGE = "api"  # the metrics' `gate` property for the /v1/moderations and /v1/moderate endpoints
 
 
 @dataclass(frozen=True)
@@ -199,10 +199,13 @@ def _input_count(inputs: str | list[Any]) -> int:
 
 
 def emit_moderation(
-    tenant_id: str, stage: str, *, checks: int, flagged: int, errors: int, blocked: int | None = None
+    tenant_id: str, gate: str, *, checks: int, flagged: int, errors: int, blocked: int | None = None
 ) -> None:
-    """One record per moderation decision; `stage` is the gate's (input, output) or `api` for the endpoints."""
+    """One record per moderation decision, dimension Stage (the deployment's) only.
+
+    The tenant and the gate (input, output, or `api` for the endpoints) ride as properties, for Logs Insights.
+    """
     counts = {"ModerationChecks": checks, "ModerationFlagged": flagged, "ModerationErrors": errors}
     if blocked is not None:
         counts["ModerationBlocked"] = blocked
-    record({"Tenant": tenant_id, "Stage": stage}, counts=counts)
+    record({"Stage": get_settings().stage}, counts=counts, metadata={"tenant": tenant_id, "gate": gate})

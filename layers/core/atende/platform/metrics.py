@@ -40,7 +40,9 @@ def record(
 ) -> None:
     """One EMF record built (and validated) by a per-call EphemeralMetrics: safe with handlers in threads.
 
-    No implicit `service` dimension, so every function counts into the same series.
+    No implicit `service` dimension, so every function counts into the same series. Each metric has one value,
+    written as a number rather than Powertools' one-item list: Logs Insights reads it as the field `CostMicros`
+    (it flattens a list into `CostMicros.0`), which the dashboard's per-tenant queries sum.
     """
     if is_metrics_disabled():
         return
@@ -57,4 +59,8 @@ def record(
     for key, value in (metadata or {}).items():
         if value is not None:
             emf.add_metadata(key, value)
-    _sink(dict(emf.serialize_metric_set()))
+    entry = dict(emf.serialize_metric_set())
+    for name in (*(counts or {}), *(milliseconds or {})):
+        if isinstance(values := entry[name], list) and len(values) == 1:
+            entry[name] = values[0]
+    _sink(entry)
