@@ -10,7 +10,7 @@ from typing import Any
 
 from aws_lambda_powertools.event_handler.openapi.merge import OpenAPIMerge
 
-from atende.web.bodies import document_webhook_media_types
+from atende.web.bodies import document_merge_patch, document_webhook_media_types
 from devtools.functions import FUNCTIONS, load_function
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -37,6 +37,7 @@ def build() -> str:
             document_webhook_media_types(
                 schema, getattr(module.app._request_validation_middleware, "webhook_resources", frozenset())
             )
+            document_merge_patch(schema)
             merge.add_schema(schema)
     return (
         json.dumps(without_unanswered(merge.get_openapi_schema()), indent=1, sort_keys=True, ensure_ascii=False) + "\n"

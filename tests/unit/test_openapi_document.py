@@ -57,3 +57,11 @@ def test_both_chat_routes_have_answer_schemas_and_the_idempotency_key() -> None:
         assert "Idempotent-Replayed" in operation["responses"]["200"]["headers"]
     schemas = openapi_document()["components"]["schemas"]
     assert {"reply", "handoff", "request_id", "choices"} <= set(schemas["WebhookChatAnswer"]["properties"])
+
+
+def test_every_patch_documents_the_merge_patch_media_type_with_its_json_schema() -> None:
+    patches = {path: ops["patch"] for path, ops in openapi_document()["paths"].items() if "patch" in ops}
+    assert "/v1/bots/{bot}" in patches
+    for path, operation in patches.items():
+        content = operation["requestBody"]["content"]
+        assert content.get("application/merge-patch+json") == content["application/json"], path

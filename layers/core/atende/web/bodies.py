@@ -12,6 +12,7 @@ from atende.platform.errors import InvalidRequest, UnsupportedMediaType
 JSON = "application/json"
 FORM = "application/x-www-form-urlencoded"
 TEXT = "text/plain"  # Make's "Raw" body and other tools that label any body as text
+MERGE_PATCH = "application/merge-patch+json"  # RFC 7386's media type: JSON, accepted on PATCH
 WEBHOOK_MEDIA_TYPES = (JSON, FORM, TEXT)
 MAX_FORM_FIELDS = 1_000
 
@@ -80,6 +81,14 @@ def relabel_as_json(event: dict[str, Any], received: str) -> None:
         for key in [k for k in headers if k.lower() == "content-type"]:
             del headers[key]
         headers["Content-Type"] = JSON if name == "headers" else [JSON]
+
+
+def document_merge_patch(document: dict[str, Any]) -> None:
+    """State in an OpenAPI document that every PATCH also takes its JSON body as `application/merge-patch+json`."""
+    for operations in document.get("paths", {}).values():
+        content = ((operations.get("patch") or {}).get("requestBody") or {}).get("content") or {}
+        if JSON in content:
+            content[MERGE_PATCH] = {"schema": content[JSON].get("schema")}
 
 
 def document_webhook_media_types(document: dict[str, Any], resources: frozenset[str]) -> None:

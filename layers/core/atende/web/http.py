@@ -35,6 +35,7 @@ from atende.platform.observability import logger
 from atende.web.bodies import (
     FORM,
     JSON,
+    MERGE_PATCH,
     WEBHOOK_MEDIA_TYPES,
     form_fields,
     media_type,
@@ -45,7 +46,6 @@ from atende.web.bodies import (
 MAX_BODY_BYTES = 256 * 1024  # generous for a chat turn; a 1 MB message is refused before validation
 MAX_INSPECTED_BYTES = 4 * 1024 * 1024  # up to this size, a refused body is parsed to name the field at fault
 _BODY_METHODS = {"POST", "PUT", "PATCH"}
-MERGE_PATCH = "application/merge-patch+json"  # RFC 7386's media type: JSON, accepted on PATCH
 _SOURCES = {"body", "query", "path", "header", "cookie", "form", "file"}
 _NOT_AN_OBJECT = "The request body must be a JSON object."
 _FIELD_SEGMENT = re.compile(r"[^\[\]()'\", ]+")  # a field or key, not a union member like literal['a','b']
