@@ -83,8 +83,8 @@ test: venv tools js-deps langchain-env
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 	$(PY) -m devtools.openapi --check
-	$(VENV)/bin/pytest tests/unit tests/integration tests/e2e -m "not serial" -n $(TEST_WORKERS)
-	$(VENV)/bin/pytest tests/integration -m serial
+	$(VENV)/bin/pytest tests/unit tests/integration tests/e2e -m "not serial" -n $(TEST_WORKERS) --durations=15
+	$(VENV)/bin/pytest tests/integration -m serial --durations=15
 	$(VENV)/bin/pytest tests/browser
 	$(MAKE) sam-validate sam-build
 
