@@ -151,6 +151,27 @@ def test_a_plan_keeps_the_totals_and_leaves_no_room_past_the_limit(held: list[in
     assert room == max(0, limit - sum(held)), "room left on the shards is exactly what the limit leaves"
 
 
+# --- settling outside a turn -----------------------------------------------------------------------
+def test_a_settlement_outside_a_turn_waits_for_a_slow_write_as_other_writes_outside_a_turn_do(
+    tenant: TenantHandle, aws: EmbeddedAWS
+) -> None:
+    """Outside a turn (schedules, the tests) the window is OUTSIDE_TURN_SECONDS, not the 0.1 s a turn's deadline
+    is given after it ends (0.6 s a call, with aws.GRACE_SECONDS): a settlement write that takes 0.9 s on a
+    loaded machine still lands, once."""
+    tenant_ = stores().tenants.require(tenant.id)
+    held = reservations.reserve(tenant_, f"req-{uuid.uuid4().hex}", 1_000, tokens=0, bot_id="shop", model="m")
+    control = aws.strict
+    assert control is not None
+    control.fault("TransactWriteItems", "latency", latency_ms=900, key=f"RESV#{tenant.id}#")
+    try:
+        operations = reservations.settlement_operations(held, 1_000, values.Usage(0, 0, 0), bot_id="shop", model="m")
+        reservations.settle_alone(held, operations)
+    finally:
+        control.reset()
+    assert stores().counters.reservation(tenant.id, held.request_id)["status"] == "settled"
+    assert sum(int(c.get("spent", 0)) for c in shard_counters(tenant.id).values()) == 1_000
+
+
 # --- refusals under contention ------------------------------------------------------------------
 @pytest.mark.serial  # concurrent: run alone (see the Makefile's test target)
 def test_a_shard_that_refused_is_not_written_again_while_another_is_contended(

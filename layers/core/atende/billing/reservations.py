@@ -33,7 +33,7 @@ from atende.platform import aws
 from atende.platform.deadline import Deadline, bounded, current
 from atende.platform.errors import Conflict, StoreUnavailable, UpstreamUnavailable
 from atende.platform.observability import logger
-from atende.platform.retry import attempts
+from atende.platform.retry import OUTSIDE_TURN_SECONDS, attempts
 from atende.platform.settings import get_settings
 from atende.store import stores
 from atende.store.counters import Contended, Part, Refused, parts_of
@@ -313,10 +313,11 @@ def settled_by_lost_write(reservation: Reservation) -> bool:
 
 def settle_window() -> Deadline:
     """SETTLE_GRACE_SECONDS past the turn's own deadline: one end for every step that settles or reads back a
-    paid call, however many run (a storage call may end aws.GRACE_SECONDS after it, the turn's answer is next)."""
+    paid call, however many run (a storage call may end aws.GRACE_SECONDS after it, the turn's answer is next).
+    Outside a turn (schedules, a settlement's own retry) it is what any write outside a turn may spend."""
     turn = current()
     if turn is None:
-        return Deadline(SETTLE_GRACE_SECONDS)
+        return Deadline(OUTSIDE_TURN_SECONDS)
     return Deadline(turn.seconds + SETTLE_GRACE_SECONDS, started=turn.started)
 
 
