@@ -21,7 +21,13 @@ from devtools.containers import Invoker
 from devtools.strict_dynamodb.store import untrack_dynamodb_models
 from devtools.template import load_template
 
-KEEP_SECONDS = 3600  # datapoints older than the longest alarm window are dropped
+# What the alarms read: raw datapoints younger than this (every alarm's Period times EvaluationPeriods is shorter:
+# the template's 300 s, the tenants' 60 s; tests/integration/test_alarm_evaluator.py checks).
+ALARM_WINDOW_SECONDS = 900
+# What moto keeps for get-metric-statistics: one statistic set per series per evaluation round and minute, as
+# CloudWatch stores standard-resolution data, for this long (one datum per datapoint grew ~2 KB a datapoint).
+KEEP_SECONDS = 3600
+Series = tuple[str, str, tuple[tuple[str, str], ...], str]  # namespace, name, dimensions, unit
 _OPERATORS = {
     "GreaterThanOrEqualToThreshold": operator.ge,
     "GreaterThanThreshold": operator.gt,
@@ -41,6 +47,10 @@ class Datapoint:
     value: float
     at: float
     unit: str = "None"
+
+    @property
+    def series(self) -> Series:
+        return self.namespace, self.name, self.dimensions, self.unit
 
 
 def datapoints(record: dict[str, Any]) -> list[Datapoint]:
@@ -109,7 +119,7 @@ class AlarmEvaluator:
         self.parameters = {**defaults, **(parameters or {}), "Stage": stage}
         self.states: dict[str, str] = {}
         self.deliveries: list[dict[str, Any]] = []
-        self._points: list[Datapoint] = []
+        self._series: dict[Series, list[Datapoint]] = {}  # each series' datapoints, as they came
         self._pending: list[Datapoint] = []
         self._lock, self._evaluating = threading.Lock(), threading.Lock()
         self._stop = threading.Event()
@@ -150,13 +160,20 @@ class AlarmEvaluator:
         """The metrics sink: what a function would print as an EMF line."""
         points = datapoints(record)
         with self._lock:
-            self._points.extend(points)
+            for point in points:
+                self._series.setdefault(point.series, []).append(point)
             self._pending.extend(points)
 
     def recorded(self, metric: str) -> list[Datapoint]:
-        """The datapoints captured for `metric` (all dimension sets), oldest first."""
+        """The datapoints captured for `metric` (all dimension sets) in the last ALARM_WINDOW_SECONDS, oldest first."""
         with self._lock:
-            return [p for p in self._points if p.name == metric]
+            found = [p for key, points in self._series.items() if key[1] == metric for p in points]
+        return sorted(found, key=lambda p: p.at)
+
+    def held(self) -> int:
+        """How many raw datapoints the evaluator holds (bounded by ALARM_WINDOW_SECONDS, whatever the traffic)."""
+        with self._lock:
+            return sum(len(points) for points in self._series.values())
 
     def _topic_arns(self) -> dict[str, str]:
         """Logical topic name -> ARN of the topic moto holds for it."""
@@ -230,19 +247,14 @@ class AlarmEvaluator:
         """Copy new datapoints into moto's CloudWatch (so `get-metric-statistics` shows them) and prune old ones."""
         with self._lock:
             pending, self._pending = self._pending, []
-            self._points = [p for p in self._points if p.at > now - KEEP_SECONDS]
+            for key, points in list(self._series.items()):
+                kept = [p for p in points if p.at > now - ALARM_WINDOW_SECONDS]  # containers report out of order
+                if kept:
+                    self._series[key] = kept
+                else:
+                    del self._series[key]
         cloudwatch = boto3.client("cloudwatch")
-        for namespace in {p.namespace for p in pending}:
-            data = [
-                {
-                    "MetricName": p.name,
-                    "Dimensions": [{"Name": n, "Value": v} for n, v in p.dimensions],
-                    "Value": p.value,
-                    "Timestamp": datetime.fromtimestamp(p.at, UTC),
-                }
-                for p in pending
-                if p.namespace == namespace
-            ]
+        for namespace, data in statistic_sets(pending).items():
             for start in range(0, len(data), 500):
                 cloudwatch.put_metric_data(Namespace=namespace, MetricData=data[start : start + 500])
         _prune_moto_metrics(now - KEEP_SECONDS)
@@ -252,8 +264,10 @@ class AlarmEvaluator:
         with self._lock:
             values = [
                 p.value
-                for p in self._points
-                if p.namespace == namespace and p.name == name and p.dimensions == wanted and p.at > window
+                for key, points in self._series.items()
+                if key[:3] == (namespace, name, wanted)
+                for p in points
+                if p.at > window
             ]
         return _statistic(values, stat) if values else None
 
@@ -293,6 +307,31 @@ class AlarmEvaluator:
             for name in subscribers.get(topic, []):
                 result = self._invoke(name, sns_event(topic, subject, message))
                 self.deliveries.append({"topic": topic, "function": name, "alarm": alarm["AlarmName"], "out": result})
+
+
+def statistic_sets(points: list[Datapoint]) -> dict[str, list[dict[str, Any]]]:
+    """PutMetricData entries by namespace: one StatisticValues set per series and minute, as CloudWatch keeps
+    standard-resolution data (a percentile over a minute is not kept: the alarms here read the raw points)."""
+    sets: dict[tuple[Series, int], list[float]] = {}
+    for point in points:
+        sets.setdefault((point.series, int(point.at // 60)), []).append(point.value)
+    data: dict[str, list[dict[str, Any]]] = {}
+    for ((namespace, name, dimensions, unit), minute), values in sets.items():
+        data.setdefault(namespace, []).append(
+            {
+                "MetricName": name,
+                "Dimensions": [{"Name": n, "Value": v} for n, v in dimensions],
+                "StatisticValues": {
+                    "SampleCount": float(len(values)),
+                    "Sum": float(sum(values)),
+                    "Minimum": float(min(values)),
+                    "Maximum": float(max(values)),
+                },
+                "Unit": unit,
+                "Timestamp": datetime.fromtimestamp(minute * 60, UTC),
+            }
+        )
+    return data
 
 
 def _now_iso(moment: float | None = None) -> str:
