@@ -6,54 +6,14 @@ import os
 import statistics
 import subprocess
 import sys
-import threading
 import time
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 TURNS = int(os.environ.get("BENCH_TURNS", "200"))
 INIT_RUNS = int(os.environ.get("BENCH_INIT_RUNS", "5"))
 TURNS_PER_CONVERSATION = 10
-
-
-@dataclass
-class AwsCalls:
-    """Counts and times every AWS API call made through atende's cached clients (botocore events), and the
-    sequential round trips: calls in flight together (a turn's parallel reads) make one."""
-
-    counts: Counter[str] = field(default_factory=Counter)
-    seconds: float = 0.0  # wall time with at least one call in flight
-    rounds: int = 0
-    _started: dict[int, float] = field(default_factory=dict)
-    _in_flight: int = 0
-    _busy_since: float = 0.0
-    _lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def attach(self, client: Any) -> None:
-        client.meta.events.register("before-call", self._before)
-        client.meta.events.register("after-call", self._after)
-
-    def _before(self, model: Any, **_: Any) -> None:
-        with self._lock:
-            if self._in_flight == 0:
-                self.rounds += 1
-                self._busy_since = time.perf_counter()
-            self._in_flight += 1
-
-    def _after(self, model: Any, **_: Any) -> None:
-        with self._lock:
-            self.counts[f"{model.service_model.service_name}.{model.name}"] += 1
-            self._in_flight -= 1
-            if self._in_flight == 0:
-                self.seconds += time.perf_counter() - self._busy_since
-
-    def reset(self) -> None:
-        with self._lock:
-            self.counts.clear()
-            self.seconds = 0.0
-            self.rounds = 0
 
 
 def percentiles(samples: list[float]) -> tuple[float, float, float]:
@@ -81,6 +41,7 @@ def overhead_and_round_trips() -> list[str]:
     from devtools.aws_local import EmbeddedAWS, apply_environ, provision
     from devtools.fake_openai import FakeOpenAI
     from devtools.functions import InThreadContainers
+    from devtools.invocation_log import AwsCallMeter
     from devtools.local_env import LOCAL_FUNCTION_ENV
     from tests.support import ApiClient, create_tenant
 
@@ -126,7 +87,7 @@ def overhead_and_round_trips() -> list[str]:
         for _ in range(TURNS)
     ]
 
-    calls = AwsCalls()
+    calls = AwsCallMeter()
     for service in ("dynamodb", "secretsmanager"):
         calls.attach(aws.client(service))
     calls.attach(aws.table(os.environ["TABLE_NAME"]).meta.client)
@@ -147,7 +108,7 @@ def overhead_and_round_trips() -> list[str]:
             assert warm.status == 200 and not warm.json["handoff"], warm.text
         totals, upstreams, aws_seconds, per_turn, rounds = [], [], [], [], []
         for i in range(TURNS):
-            calls.reset()
+            calls.start()
             upstream_time.clear()
             body = turn_body(scenario, i)
             started = time.perf_counter()
@@ -155,8 +116,8 @@ def overhead_and_round_trips() -> list[str]:
             totals.append(time.perf_counter() - started)
             assert answer.status == 200 and not answer.json["handoff"], answer.text  # a real turn, not a handoff
             upstreams.append(upstream_time[0])
-            aws_seconds.append(calls.seconds)
-            per_turn.append(Counter(calls.counts))
+            aws_seconds.append(calls.aws_seconds)
+            per_turn.append(Counter(calls.calls))
             rounds.append(calls.rounds)
         return totals, upstreams, aws_seconds, per_turn, rounds
 

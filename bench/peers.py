@@ -23,10 +23,11 @@ from pathlib import Path
 from typing import Any
 
 from bench.chat import percentiles
-from bench.soak import Stack, descendants, terminate
+from bench.soak import Stack, descendants
 from devtools.aws_local import free_port
 from devtools.fake_openai import FakeOpenAI
 from devtools.functions import ROOT
+from devtools.processes import stop_gracefully
 
 ROUNDS = int(os.environ.get("BENCH_PEER_ROUNDS", "300"))
 WARM_ROUNDS = 20
@@ -111,7 +112,7 @@ class LiteLLMProxy:
             return False
 
     def stop(self) -> None:
-        terminate(self.process)
+        stop_gracefully(self.process)
         self.config.close()
         self.log.close()
 

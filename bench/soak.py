@@ -6,7 +6,6 @@ import http.client
 import json
 import os
 import re
-import signal
 import subprocess
 import sys
 import tempfile
@@ -18,6 +17,7 @@ from typing import Any
 
 from devtools.aws_local import free_port
 from devtools.functions import ROOT
+from devtools.processes import stop_gracefully
 from devtools.strict_dynamodb import StrictControl
 
 TURNS = int(os.environ.get("BENCH_SOAK_TURNS", "10000"))
@@ -113,19 +113,8 @@ class Stack:
         self.admin_key = re.search(r"demo admin key:\s+(\S+)", text)[1]  # type: ignore[index]
 
     def stop(self) -> None:
-        terminate(self.process)
+        stop_gracefully(self.process)
         self.log.close()
-
-
-def terminate(process: subprocess.Popen[bytes], seconds: float = 30) -> None:
-    """SIGTERM a server process and wait for it, killing it after `seconds` (the soak's stack, the bench's peers)."""
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=seconds)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 def conversation_of(turn: int) -> str:

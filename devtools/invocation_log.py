@@ -25,14 +25,19 @@ def enabled() -> bool:
 
 
 class AwsCallMeter:
-    """In a worker: every boto3 client made from now on counts its calls (`service.Operation`) and their time."""
+    """Counts and times the AWS calls of boto3 clients (botocore events): `aws_seconds` is wall time with at least
+    one call in flight, so a turn's parallel reads count once, and `rounds` the sequential round trips."""
 
     def __init__(self) -> None:
         self.calls: Counter[str] = Counter()
         self.aws_seconds = 0.0
-        self._started: dict[int, float] = {}
+        self.rounds = 0
+        self._in_flight = 0
+        self._busy_since = 0.0
+        self._lock = threading.Lock()
 
     def install(self) -> AwsCallMeter:
+        """In a worker: every boto3 client made from now on is attached (resources make theirs through it)."""
         import boto3.session
 
         original = boto3.session.Session.client
@@ -40,24 +45,36 @@ class AwsCallMeter:
 
         def client(session: Any, *args: Any, **kwargs: Any) -> Any:
             made = original(session, *args, **kwargs)
-            made.meta.events.register("before-call", meter._before)
-            made.meta.events.register("after-call", meter._after)
+            meter.attach(made)
             return made
 
-        boto3.session.Session.client = client  # type: ignore[method-assign]  # resources make theirs through it
+        boto3.session.Session.client = client  # type: ignore[method-assign]
         return self
 
+    def attach(self, client: Any) -> None:
+        client.meta.events.register("before-call", self._before)
+        client.meta.events.register("after-call", self._after)
+
     def _before(self, model: Any, **_: Any) -> None:
-        self._started[threading.get_ident()] = time.perf_counter()
+        with self._lock:
+            if self._in_flight == 0:
+                self.rounds += 1
+                self._busy_since = time.perf_counter()
+            self._in_flight += 1
 
     def _after(self, model: Any, **_: Any) -> None:
-        started = self._started.pop(threading.get_ident(), time.perf_counter())
-        self.calls[f"{model.service_model.service_name}.{model.name}"] += 1
-        self.aws_seconds += time.perf_counter() - started
+        with self._lock:
+            self.calls[f"{model.service_model.service_name}.{model.name}"] += 1
+            self._in_flight -= 1
+            if self._in_flight == 0:
+                self.aws_seconds += time.perf_counter() - self._busy_since
 
     def start(self) -> float:
-        self.calls.clear()
-        self.aws_seconds = 0.0
+        """Count from zero (one invocation, one measured turn); returns the moment, for `report`."""
+        with self._lock:
+            self.calls.clear()
+            self.aws_seconds = 0.0
+            self.rounds = 0
         return time.perf_counter()
 
     def report(self, started: float) -> dict[str, Any]:

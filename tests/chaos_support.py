@@ -9,7 +9,6 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 from devtools.containers import Container
@@ -70,20 +69,6 @@ class Timings:
                             timings.handler[request_id] = container.last_duration
 
         monkeypatch.setattr(Container, "invoke", timed)
-
-
-def listen_overflows() -> int | None:
-    """Connections this machine's listeners refused because their accept queue was full (Linux; None elsewhere):
-    each costs its client a SYN retransmission, a second, which the run's timings would show as lateness."""
-    try:
-        lines = Path("/proc/net/netstat").read_text().splitlines()
-    except OSError:
-        return None
-    for names, values in zip(lines[::2], lines[1::2], strict=False):
-        if names.startswith("TcpExt:"):
-            fields = dict(zip(names.split()[1:], values.split()[1:], strict=True))
-            return int(fields.get("ListenOverflows", 0))
-    return None
 
 
 FAULT_LATENCY_MS = 300  # a slowed DynamoDB call; queued behind others, a request may be applied later still

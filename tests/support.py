@@ -1,10 +1,12 @@
-"""Test helpers shared by the integration and e2e suites: an API client and tenant factories."""
+"""Test helpers shared by the integration and e2e suites: an API client, tenant factories, and the kernel's count of
+connections refused by a full accept queue (what a timed test checks before blaming the code)."""
 
 from __future__ import annotations
 
 import json
 import uuid
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from werkzeug.test import Client
@@ -124,3 +126,17 @@ def chat_setup(tenant: TenantHandle, upstream: Any, **bot_settings: Any) -> Chat
     assert tenant.call("PUT", "/v1/credentials/openai", json_body=credential).status == 200
     make_bot(tenant, **bot_settings)
     return ChatSetup(tenant, tenant.new_key(["chat", "conversations"]), upstream)
+
+
+def listen_overflows() -> int | None:
+    """Connections this machine's listeners refused because their accept queue was full (Linux; None elsewhere):
+    each costs its client a SYN retransmission, a second, which the run's timings would show as lateness."""
+    try:
+        lines = Path("/proc/net/netstat").read_text().splitlines()
+    except OSError:
+        return None
+    for names, values in zip(lines[::2], lines[1::2], strict=False):
+        if names.startswith("TcpExt:"):
+            fields = dict(zip(names.split()[1:], values.split()[1:], strict=True))
+            return int(fields.get("ListenOverflows", 0))
+    return None

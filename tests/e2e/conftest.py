@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
-import signal
 import subprocess
 import sys
 import threading
@@ -19,6 +18,7 @@ import pytest
 import requests
 
 from devtools.aws_local import free_port
+from devtools.processes import stop_gracefully
 
 ROOT = Path(__file__).resolve().parents[2]
 STARTUP_SECONDS = 180  # a fresh stack starts in ~10 s, but far slower on a machine shared by many test runs
@@ -142,13 +142,7 @@ def local_stack() -> Iterator[LocalStack]:
         _wait_until_ready(stack)
         yield stack
     finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=SHUTDOWN_SECONDS)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        if not stop_gracefully(process, SHUTDOWN_SECONDS):
             pytest.fail(f"the local stack did not stop within {SHUTDOWN_SECONDS} s of SIGTERM\n{stack.output()}")
         for pump in pumps:
             pump.join(timeout=5)

@@ -53,13 +53,12 @@ from tests.chaos_support import (
     completion_of,
     dynamodb_faults,
     fired,
-    listen_overflows,
     micros,
     read_conversation,
     summary,
     upstream_fault,
 )
-from tests.support import ApiClient, ChatSetup, chat_setup, create_tenant
+from tests.support import ApiClient, ChatSetup, chat_setup, create_tenant, listen_overflows
 
 TURNS = int(os.environ.get("CHAOS_TURNS", "240"))
 THREADS = int(os.environ.get("CHAOS_THREADS", "16"))

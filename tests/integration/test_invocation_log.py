@@ -4,14 +4,20 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
+import threading
+import time
+import uuid
 from collections import Counter
 from collections.abc import Iterator
 
+import boto3
 import pytest
 from werkzeug.test import Client
 
 from devtools import invocation_log
 from devtools.apigw import ApiGatewayEmulator
+from devtools.aws_local import EmbeddedAWS
 from devtools.containers import Containers
 from tests.integration.conftest import ROOT_KEY
 from tests.support import ApiClient, ChatSetup, chat_setup, create_tenant
@@ -70,3 +76,37 @@ def test_the_stack_serves_the_log_on_its_local_path_and_passes_everything_else_o
     assert json.loads(client.get("/_local/invocations?since=1").get_data()) == {"next": 1, "invocations": []}
     client.get("/v1/models")
     assert passed == ["/v1/models"]
+
+
+def test_calls_in_flight_together_count_their_wall_time_once_and_one_round_trip(aws: EmbeddedAWS) -> None:
+    """A turn's parallel reads take the time of the slowest, not the sum: the cost model bills the rest as the
+    function's own code, so summing them left a chat turn no time of its own."""
+    control = aws.strict
+    assert control is not None
+    key = {"PK": f"probe#{uuid.uuid4().hex}", "SK": "probe"}
+    control.fault("GetItem", "latency", latency_ms=1000, key=key["PK"])
+    meter = invocation_log.AwsCallMeter()
+    client = boto3.client("dynamodb")
+    meter.attach(client)
+    table = os.environ["TABLE_NAME"]
+    together, own = threading.Barrier(2), list[float]()
+
+    def read() -> None:
+        together.wait()
+        started = time.perf_counter()
+        client.get_item(TableName=table, Key={k: {"S": v} for k, v in key.items()})
+        own.append(time.perf_counter() - started)
+
+    try:
+        meter.start()
+        first = time.perf_counter()
+        threads = [threading.Thread(target=read) for _ in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        window = time.perf_counter() - first
+    finally:
+        control.reset()
+    assert meter.calls == Counter({"dynamodb.GetItem": 2}) and meter.rounds == 1
+    assert min(own) >= 1.0 and meter.aws_seconds <= window < sum(own)

@@ -19,7 +19,7 @@ import openai
 import pytest
 
 from atende.providers.upstream import attempt_timeout
-from tests.chaos_support import listen_overflows
+from tests.support import listen_overflows
 
 SYN_RETRY_SECONDS = 1.0  # Linux's initial retransmission timeout: the first SYN dropped costs this much
 TIME_LEFT = 2.5
