@@ -7,7 +7,6 @@ import json
 import operator
 import threading
 import time
-import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -16,7 +15,8 @@ import boto3
 from moto.cloudwatch.models import cloudwatch_backends
 
 from atende.platform import metrics
-from devtools.aws_local import ACCOUNT, REGION, TEMPLATE, Resolver, function_name
+from devtools.alarm_notifications import alarm_message, now_iso, sns_event
+from devtools.aws_local import ACCOUNT, TEMPLATE, Resolver, function_name
 from devtools.containers import Invoker
 from devtools.strict_dynamodb.store import untrack_dynamodb_models
 from devtools.template import load_template
@@ -210,7 +210,7 @@ class AlarmEvaluator:
             if resource["Type"] == "AWS::Serverless::Function" and any(
                 e.get("Type") == "Schedule" for e in events.values()
             ):
-                event = {"source": "aws.events", "detail-type": "Scheduled Event", "detail": {}, "time": _now_iso()}
+                event = {"source": "aws.events", "detail-type": "Scheduled Event", "detail": {}, "time": now_iso()}
                 self._invoke(function_name(resource), event)
 
     def evaluate_once(
@@ -332,76 +332,6 @@ def statistic_sets(points: list[Datapoint]) -> dict[str, list[dict[str, Any]]]:
             }
         )
     return data
-
-
-def _now_iso(moment: float | None = None) -> str:
-    return datetime.fromtimestamp(moment or time.time(), UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "+0000"
-
-
-def alarm_message(alarm: dict[str, Any], old: str, new: str, reason: str) -> dict[str, Any]:
-    """The JSON CloudWatch publishes to an alarm action's topic."""
-    trigger: dict[str, Any] = {
-        "Period": alarm.get("Period"),
-        "EvaluationPeriods": alarm.get("EvaluationPeriods", 1),
-        "DatapointsToAlarm": alarm.get("DatapointsToAlarm", 1),
-        "ComparisonOperator": alarm["ComparisonOperator"],
-        "Threshold": alarm["Threshold"],
-        "TreatMissingData": alarm.get("TreatMissingData", "missing"),
-        "EvaluateLowSampleCountPercentile": "",
-    }
-    if alarm.get("Metrics"):
-        trigger["Metrics"] = alarm["Metrics"]
-    else:
-        trigger.update(
-            MetricName=alarm["MetricName"],
-            Namespace=alarm["Namespace"],
-            StatisticType="Statistic",
-            Statistic=str(alarm.get("Statistic", "")).upper(),
-            Unit=alarm.get("Unit"),
-            Dimensions=[{"value": d["Value"], "name": d["Name"]} for d in alarm.get("Dimensions", [])],
-        )
-    return {
-        "AlarmName": alarm["AlarmName"],
-        "AlarmDescription": alarm.get("AlarmDescription"),
-        "AWSAccountId": ACCOUNT,
-        "AlarmConfigurationUpdatedTimestamp": _now_iso(),
-        "NewStateValue": new,
-        "NewStateReason": reason,
-        "StateChangeTime": _now_iso(),
-        "Region": "US East (N. Virginia)",
-        "AlarmArn": f"arn:aws:cloudwatch:{REGION}:{ACCOUNT}:alarm:{alarm['AlarmName']}",
-        "OldStateValue": old,
-        "OKActions": alarm.get("OKActions", []),
-        "AlarmActions": alarm.get("AlarmActions", []),
-        "InsufficientDataActions": alarm.get("InsufficientDataActions", []),
-        "Trigger": trigger,
-    }
-
-
-def sns_event(topic: str, subject: str, message: str) -> dict[str, Any]:
-    """The event Lambda receives from an SNS subscription."""
-    return {
-        "Records": [
-            {
-                "EventSource": "aws:sns",
-                "EventVersion": "1.0",
-                "EventSubscriptionArn": f"{topic}:{uuid.uuid4()}",
-                "Sns": {
-                    "Type": "Notification",
-                    "MessageId": str(uuid.uuid4()),
-                    "TopicArn": topic,
-                    "Subject": subject,
-                    "Message": message,
-                    "Timestamp": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z",
-                    "SignatureVersion": "1",
-                    "Signature": "LOCAL",
-                    "SigningCertUrl": f"https://sns.{REGION}.amazonaws.com/SimpleNotificationService-local.pem",
-                    "UnsubscribeUrl": f"https://sns.{REGION}.amazonaws.com/?Action=Unsubscribe",
-                    "MessageAttributes": {},
-                },
-            }
-        ]
-    }
 
 
 def _prune_moto_metrics(before: float) -> None:

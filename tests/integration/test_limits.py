@@ -21,7 +21,8 @@ from atende.platform.metrics import set_metrics_sink
 from atende.platform.settings import get_settings
 from atende.providers.upstream import Deadline
 from atende.store import stores
-from devtools.alarms import AlarmEvaluator, alarm_message, sns_event
+from devtools.alarm_notifications import alarm_message, sns_event
+from devtools.alarms import AlarmEvaluator
 from devtools.containers import Containers
 from devtools.fake_openai import FakeOpenAI
 from devtools.functions import FakeLambdaContext
