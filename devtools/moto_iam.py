@@ -38,24 +38,34 @@ class Check:
 
 
 class AccessLog:
-    """Every authorized check, to report what each function called and what was refused."""
+    """Each distinct authorized check, and every refusal in order, to report what each function called and what
+    was refused. Allowed checks are kept once each (a stack serving for hours repeats the same few hundred)."""
 
     def __init__(self) -> None:
-        self.checks: list[Check] = []
+        self._allowed: dict[Check, None] = {}  # distinct, in the order first seen
+        self._denied: list[Check] = []
         self._lock = threading.Lock()
 
     def add(self, check: Check) -> None:
         with self._lock:
-            self.checks.append(check)
+            if check.allowed:
+                self._allowed.setdefault(check, None)
+            else:
+                self._denied.append(check)
 
     def denied(self) -> list[Check]:
         with self._lock:
-            return [c for c in self.checks if not c.allowed]
+            return list(self._denied)
+
+    def held(self) -> int:
+        """How many checks the log holds."""
+        with self._lock:
+            return len(self._allowed) + len(self._denied)
 
     def write_summary(self, path: str) -> None:
         """Per identity, each (action, resource) called and whether it was allowed, as JSON."""
         with self._lock:
-            checks = list(self.checks)
+            checks = [*self._allowed, *self._denied]
         summary: dict[str, dict[str, bool]] = {}
         for check in checks:
             calls = summary.setdefault(check.identity.split("/")[-1], {})

@@ -9,6 +9,10 @@ from typing import Any
 
 from devtools.fake_openai import answers
 
+# The request log keeps the latest requests only: the offline upstream of a local stack serving for hours would
+# otherwise hold every request body it was sent (the soak's stack grew by them).
+KEEP_REQUESTS = 1000
+
 
 @dataclass(frozen=True)
 class RecordedRequest:
@@ -42,7 +46,7 @@ class UpstreamState:
         self._initial_api_key = api_key
         self._lock = threading.Lock()
         self._queues: defaultdict[str, deque[Scripted]] = defaultdict(deque)
-        self._log: list[RecordedRequest] = []
+        self._log: deque[RecordedRequest] = deque(maxlen=KEEP_REQUESTS)
         self._seen_prefixes: set[str] = set()
         self._latency = 0.0
         self._api_key = api_key
