@@ -52,19 +52,22 @@ class AwsCallMeter:
         return self
 
     def attach(self, client: Any) -> None:
+        """Meter `client`'s calls; a call that ends in a connection error or timeout (`after-call-error`, no
+        answer) ends its time in flight too."""
         client.meta.events.register("before-call", self._before)
-        client.meta.events.register("after-call", self._after)
+        client.meta.events.register("after-call", self._ended)
+        client.meta.events.register("after-call-error", self._ended)
 
     def _before(self, model: Any, **_: Any) -> None:
         with self._lock:
+            self.calls[f"{model.service_model.service_name}.{model.name}"] += 1
             if self._in_flight == 0:
                 self.rounds += 1
                 self._busy_since = time.perf_counter()
             self._in_flight += 1
 
-    def _after(self, model: Any, **_: Any) -> None:
+    def _ended(self, **_: Any) -> None:
         with self._lock:
-            self.calls[f"{model.service_model.service_name}.{model.name}"] += 1
             self._in_flight -= 1
             if self._in_flight == 0:
                 self.aws_seconds += time.perf_counter() - self._busy_since

@@ -13,6 +13,8 @@ from collections.abc import Iterator
 
 import boto3
 import pytest
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError
 from werkzeug.test import Client
 
 from devtools import invocation_log
@@ -110,3 +112,26 @@ def test_calls_in_flight_together_count_their_wall_time_once_and_one_round_trip(
         control.reset()
     assert meter.calls == Counter({"dynamodb.GetItem": 2}) and meter.rounds == 1
     assert min(own) >= 1.0 and meter.aws_seconds <= window < sum(own)
+
+
+def test_a_call_that_gets_no_answer_ends_its_time_in_flight(aws: EmbeddedAWS) -> None:
+    """A connection closed without an answer fires botocore's `after-call-error`, not `after-call`: the meter
+    must end that call too, or every later call of the worker is counted as inside it (no time, no round)."""
+    control = aws.strict
+    assert control is not None
+    key = {"PK": f"probe#{uuid.uuid4().hex}", "SK": "probe"}
+    control.fault("GetItem", "reset", key=key["PK"])
+    meter = invocation_log.AwsCallMeter()
+    client = boto3.client("dynamodb", config=Config(retries={"total_max_attempts": 1}))
+    meter.attach(client)
+    table = os.environ["TABLE_NAME"]
+    try:
+        meter.start()
+        with pytest.raises(BotoCoreError):
+            client.get_item(TableName=table, Key={k: {"S": v} for k, v in key.items()})
+    finally:
+        control.reset()
+
+    meter.start()
+    client.get_item(TableName=table, Key={k: {"S": v} for k, v in key.items()})
+    assert meter.calls == Counter({"dynamodb.GetItem": 1}) and meter.rounds == 1 and meter.aws_seconds > 0
