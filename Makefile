@@ -9,8 +9,13 @@ PY := $(VENV)/bin/python
 export SAM_CLI_TELEMETRY := 0
 export AWS_DEFAULT_REGION ?= us-east-1
 TEST_WORKERS ?= 2
-# Environments are filled by uv (resolves and downloads in parallel: a fresh .venv in seconds, not minutes).
+# Environments are filled by uv (resolves and downloads in parallel: a fresh .venv in seconds, not minutes), which
+# also compiles their bytecode.
 UV_PIN := uv==0.13.8
+# Every command here may write bytecode caches (__pycache__, ignored by git), whatever the caller's environment
+# says: with PYTHONDONTWRITEBYTECODE set, each process of a test run (pytest and its workers, every function
+# container, the local stack, sam) compiled the same sources again, ~15 s of CPU per pytest process alone.
+unexport PYTHONDONTWRITEBYTECODE
 
 .PHONY: help dev test test-one venv tools bench-peers js-deps langchain-env lint typecheck unit integration e2e browser screenshots sam-validate sam-build bench openapi clean chaos
 # `make` alone lists the targets (the first rule below is a file, not something to run by accident).
@@ -24,14 +29,14 @@ $(VENV)/.installed: pyproject.toml
 	@test -n "$(PYTHON313)" || { echo "Python 3.13 is required (the Lambda runtime). Install it, or set PYTHON313=/path/to/python3.13"; exit 1; }
 	$(PYTHON313) -m venv $(VENV)
 	$(PY) -m pip install --quiet $(UV_PIN)
-	$(VENV)/bin/uv pip install --quiet --python $(PY) -e '.[dev]'
+	$(VENV)/bin/uv pip install --quiet --compile-bytecode --python $(PY) -e '.[dev]'
 	touch $@
 
 $(TOOLS)/.installed: requirements-tools.txt
 	@test -n "$(PYTHON313)" || { echo "Python 3.13 is required for SAM CLI builds."; exit 1; }
 	$(PYTHON313) -m venv $(TOOLS)
 	$(TOOLS)/bin/python -m pip install --quiet $(UV_PIN)
-	$(TOOLS)/bin/uv pip install --quiet --python $(TOOLS)/bin/python -r requirements-tools.txt
+	$(TOOLS)/bin/uv pip install --quiet --compile-bytecode --python $(TOOLS)/bin/python -r requirements-tools.txt
 	touch $@
 
 # LiteLLM's proxy, the benchmark's peer: its own environment, never a dependency of Atende.
@@ -39,7 +44,7 @@ $(PEERS)/.installed: requirements-bench-peer.txt
 	@test -n "$(PYTHON313)" || { echo "Python 3.13 is required for the benchmark peer."; exit 1; }
 	$(PYTHON313) -m venv $(PEERS)
 	$(PEERS)/bin/python -m pip install --quiet $(UV_PIN)
-	$(PEERS)/bin/uv pip install --quiet --python $(PEERS)/bin/python -r requirements-bench-peer.txt
+	$(PEERS)/bin/uv pip install --quiet --compile-bytecode --python $(PEERS)/bin/python -r requirements-bench-peer.txt
 	touch $@
 
 ## Create .venv (the app and its dev tools, from pyproject.toml)
@@ -64,7 +69,7 @@ $(LANGCHAIN)/.installed: tests/e2e/langchain/requirements.txt
 	@test -n "$(PYTHON313)" || { echo "Python 3.13 is required for the LangChain e2e tests."; exit 1; }
 	$(PYTHON313) -m venv $(LANGCHAIN)
 	$(LANGCHAIN)/bin/python -m pip install --quiet $(UV_PIN)
-	$(LANGCHAIN)/bin/uv pip install --quiet --python $(LANGCHAIN)/bin/python -r tests/e2e/langchain/requirements.txt
+	$(LANGCHAIN)/bin/uv pip install --quiet --compile-bytecode --python $(LANGCHAIN)/bin/python -r tests/e2e/langchain/requirements.txt
 	touch $@
 
 ## Create .langchain (langchain-openai, which the e2e tests run docs/integrations/langchain.md with)
