@@ -9,15 +9,16 @@ PY := $(VENV)/bin/python
 export SAM_CLI_TELEMETRY := 0
 export AWS_DEFAULT_REGION ?= us-east-1
 TEST_WORKERS ?= 2
-# Environments are filled by uv (resolves and downloads in parallel: a fresh .venv in seconds, not minutes), which
-# also compiles their bytecode.
+# Environments are filled by uv (resolves and downloads in parallel: a fresh .venv in seconds, not minutes); the
+# other environments are made by .venv's uv too (no pip of their own: `python -m venv` spends seconds on it).
 UV_PIN := uv==0.13.8
+UV := $(VENV)/bin/uv
 # Every command here may write bytecode caches (__pycache__, ignored by git), whatever the caller's environment
 # says: with PYTHONDONTWRITEBYTECODE set, each process of a test run (pytest and its workers, every function
-# container, the local stack, sam) compiled the same sources again, ~15 s of CPU per pytest process alone.
+# container, the local stack, sam) compiled the same sources again: ~15 s of CPU per pytest process alone.
 unexport PYTHONDONTWRITEBYTECODE
 
-.PHONY: help dev test test-one venv tools bench-peers js-deps langchain-env lint typecheck unit integration e2e browser screenshots sam-validate sam-build bench openapi clean chaos
+.PHONY: help dev test test-bulk test-timed test-one venv tools bench-peers js-deps langchain-env lint typecheck unit integration e2e browser screenshots sam-validate sam-build bench openapi clean chaos
 # `make` alone lists the targets (the first rule below is a file, not something to run by accident).
 .DEFAULT_GOAL := help
 
@@ -29,22 +30,20 @@ $(VENV)/.installed: pyproject.toml
 	@test -n "$(PYTHON313)" || { echo "Python 3.13 is required (the Lambda runtime). Install it, or set PYTHON313=/path/to/python3.13"; exit 1; }
 	$(PYTHON313) -m venv $(VENV)
 	$(PY) -m pip install --quiet $(UV_PIN)
-	$(VENV)/bin/uv pip install --quiet --compile-bytecode --python $(PY) -e '.[dev]'
+	$(VENV)/bin/uv pip install --quiet --python $(PY) -e '.[dev]'
 	touch $@
 
-$(TOOLS)/.installed: requirements-tools.txt
+$(TOOLS)/.installed: requirements-tools.txt | $(VENV)/.installed
 	@test -n "$(PYTHON313)" || { echo "Python 3.13 is required for SAM CLI builds."; exit 1; }
-	$(PYTHON313) -m venv $(TOOLS)
-	$(TOOLS)/bin/python -m pip install --quiet $(UV_PIN)
-	$(TOOLS)/bin/uv pip install --quiet --compile-bytecode --python $(TOOLS)/bin/python -r requirements-tools.txt
+	$(UV) venv --quiet --allow-existing --python $(PYTHON313) $(TOOLS)
+	$(UV) pip install --quiet --python $(TOOLS)/bin/python -r requirements-tools.txt
 	touch $@
 
 # LiteLLM's proxy, the benchmark's peer: its own environment, never a dependency of Atende.
-$(PEERS)/.installed: requirements-bench-peer.txt
+$(PEERS)/.installed: requirements-bench-peer.txt | $(VENV)/.installed
 	@test -n "$(PYTHON313)" || { echo "Python 3.13 is required for the benchmark peer."; exit 1; }
-	$(PYTHON313) -m venv $(PEERS)
-	$(PEERS)/bin/python -m pip install --quiet $(UV_PIN)
-	$(PEERS)/bin/uv pip install --quiet --compile-bytecode --python $(PEERS)/bin/python -r requirements-bench-peer.txt
+	$(UV) venv --quiet --allow-existing --python $(PYTHON313) $(PEERS)
+	$(UV) pip install --quiet --python $(PEERS)/bin/python -r requirements-bench-peer.txt
 	touch $@
 
 ## Create .venv (the app and its dev tools, from pyproject.toml)
@@ -65,11 +64,10 @@ js-deps: $(JS)/node_modules/.installed
 
 # LangChain in its own environment: its pins need not agree with the app's.
 LANGCHAIN := .langchain
-$(LANGCHAIN)/.installed: tests/e2e/langchain/requirements.txt
+$(LANGCHAIN)/.installed: tests/e2e/langchain/requirements.txt | $(VENV)/.installed
 	@test -n "$(PYTHON313)" || { echo "Python 3.13 is required for the LangChain e2e tests."; exit 1; }
-	$(PYTHON313) -m venv $(LANGCHAIN)
-	$(LANGCHAIN)/bin/python -m pip install --quiet $(UV_PIN)
-	$(LANGCHAIN)/bin/uv pip install --quiet --compile-bytecode --python $(LANGCHAIN)/bin/python -r tests/e2e/langchain/requirements.txt
+	$(UV) venv --quiet --allow-existing --python $(PYTHON313) $(LANGCHAIN)
+	$(UV) pip install --quiet --python $(LANGCHAIN)/bin/python -r tests/e2e/langchain/requirements.txt
 	touch $@
 
 ## Create .langchain (langchain-openai, which the e2e tests run docs/integrations/langchain.md with)
@@ -80,18 +78,30 @@ dev: venv
 	$(PY) -m devtools.stack
 
 ## Every check: lint, types, unit, integration, e2e, the chaos suite, the console in Chromium, sam validate, sam build
-# Tests run in TEST_WORKERS processes (pytest-xdist), each with its own local AWS and containers; the `serial`
-# ones (many threads at once, or timed against a deadline: the chaos suite among them) run after, one at a time,
-# with the machine to themselves.
-test: venv tools js-deps langchain-env
+# Two chains side by side after the quick checks. The timed one (`serial` tests: many threads at once, or timed
+# against a deadline, the chaos suite among them; then the console in Chromium) runs its tests one at a time and
+# mostly waits on deadlines and faults, about one core busy. The bulk (mypy, every other test in TEST_WORKERS
+# pytest-xdist processes, each with its own local AWS and containers, sam) runs beside it at a lower CPU priority:
+# it takes the cores the timed tests leave idle, and yields them whenever a timed test asks.
+test:
+	$(MAKE) --no-print-directory -j 4 --output-sync=target venv tools js-deps langchain-env
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy
 	$(PY) -m devtools.openapi --check
-	$(VENV)/bin/pytest tests/unit tests/integration tests/e2e -m "not serial" -n $(TEST_WORKERS) --durations=15
-	$(VENV)/bin/pytest tests/integration -m serial --durations=15
-	$(VENV)/bin/pytest tests/browser
-	$(MAKE) sam-validate sam-build
+	$(MAKE) --no-print-directory -j 2 --output-sync=target test-bulk test-timed
+
+BULK_NICE ?= 10
+# The bulk of `make test` (see there), at CPU priority BULK_NICE below the timed chain.
+test-bulk: venv tools
+	nice -n $(BULK_NICE) $(VENV)/bin/mypy
+	nice -n $(BULK_NICE) $(VENV)/bin/pytest tests/unit tests/integration tests/e2e -m "not serial" -n $(TEST_WORKERS) --durations=15
+	nice -n $(BULK_NICE) $(MAKE) --no-print-directory sam-validate sam-build
+
+# The timed chain of `make test`: the serial tests one at a time, then the browser tests. No pytest cache of its
+# own (the bulk's session writes it meanwhile).
+test-timed: venv
+	$(VENV)/bin/pytest -p no:cacheprovider tests/integration -m serial --durations=15
+	$(VENV)/bin/pytest -p no:cacheprovider tests/browser
 
 ## One test, a file or a folder: make test-one T=tests/unit/test_redaction.py::test_empty_text
 test-one: venv
