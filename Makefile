@@ -18,7 +18,7 @@ UV := $(VENV)/bin/uv
 # container, the local stack, sam) compiled the same sources again: ~15 s of CPU per pytest process alone.
 unexport PYTHONDONTWRITEBYTECODE
 
-.PHONY: help dev test test-bulk test-timed test-one venv tools bench-peers js-deps langchain-env lint typecheck unit integration e2e browser screenshots sam-validate sam-build bench openapi clean chaos
+.PHONY: help dev test test-tests test-static test-one venv tools bench-peers js-deps langchain-env lint typecheck unit integration e2e browser screenshots sam-validate sam-build bench openapi clean chaos
 # `make` alone lists the targets (the first rule below is a file, not something to run by accident).
 .DEFAULT_GOAL := help
 
@@ -78,30 +78,29 @@ dev: venv
 	$(PY) -m devtools.stack
 
 ## Every check: lint, types, unit, integration, e2e, the chaos suite, the console in Chromium, sam validate, sam build
-# Two chains side by side after the quick checks. The timed one (`serial` tests: many threads at once, or timed
-# against a deadline, the chaos suite among them; then the console in Chromium) runs its tests one at a time and
-# mostly waits on deadlines and faults, about one core busy. The bulk (mypy, every other test in TEST_WORKERS
-# pytest-xdist processes, each with its own local AWS and containers, sam) runs beside it at a lower CPU priority:
-# it takes the cores the timed tests leave idle, and yields them whenever a timed test asks.
+# Two chains side by side after the quick checks. The tests (`test-tests`) at normal CPU priority: every test but
+# the `serial` ones in TEST_WORKERS pytest-xdist processes, then the serial ones (many threads at once, or timed
+# against a deadline, the chaos suite among them) one at a time, then the console in Chromium. The static checks
+# (`test-static`: mypy, sam validate, sam build), which time nothing, beside them at a lower CPU priority: they
+# take what the tests leave idle (the serial tests keep about one core busy) and yield it whenever a test asks.
 test:
 	$(MAKE) --no-print-directory -j 4 --output-sync=target venv tools js-deps langchain-env
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(PY) -m devtools.openapi --check
-	$(MAKE) --no-print-directory -j 2 --output-sync=target test-bulk test-timed
+	$(MAKE) --no-print-directory -j 2 --output-sync=target test-tests test-static
 
-BULK_NICE ?= 10
-# The bulk of `make test` (see there), at CPU priority BULK_NICE below the timed chain.
-test-bulk: venv tools
-	nice -n $(BULK_NICE) $(VENV)/bin/mypy
-	nice -n $(BULK_NICE) $(VENV)/bin/pytest tests/unit tests/integration tests/e2e -m "not serial" -n $(TEST_WORKERS) --durations=15
-	nice -n $(BULK_NICE) $(MAKE) --no-print-directory sam-validate sam-build
+# The tests of `make test` (see there), one stage after another: a timed test never shares the CPU with the bulk.
+test-tests: venv
+	$(VENV)/bin/pytest tests/unit tests/integration tests/e2e -m "not serial" -n $(TEST_WORKERS) --durations=15
+	$(VENV)/bin/pytest tests/integration -m serial --durations=15
+	$(VENV)/bin/pytest tests/browser
 
-# The timed chain of `make test`: the serial tests one at a time, then the browser tests. No pytest cache of its
-# own (the bulk's session writes it meanwhile).
-test-timed: venv
-	$(VENV)/bin/pytest -p no:cacheprovider tests/integration -m serial --durations=15
-	$(VENV)/bin/pytest -p no:cacheprovider tests/browser
+STATIC_NICE ?= 10
+# The static checks of `make test`, at CPU priority STATIC_NICE below the tests.
+test-static: venv tools
+	nice -n $(STATIC_NICE) $(VENV)/bin/mypy
+	nice -n $(STATIC_NICE) $(MAKE) --no-print-directory sam-validate sam-build
 
 ## One test, a file or a folder: make test-one T=tests/unit/test_redaction.py::test_empty_text
 test-one: venv

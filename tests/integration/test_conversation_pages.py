@@ -92,6 +92,7 @@ def test_a_returned_history_is_capped_by_the_answer_budget_and_says_so(
     assert answer.status == 200, answer.text[:300]
     assert len(json.dumps(answer.text)) < budget
     body = answer.json
+    assert body["handoff"] is False, f"the turn handed off ({body['handoff_reason']}): it never read the history"
     assert body["history_truncated"] is True and body["raw"]["choices"]
     contents = [m.get("content") for m in body["history"]]
     assert contents[-2] == "¿y ahora?" and contents[-1] == body["reply"], "the newest messages are the ones kept"
