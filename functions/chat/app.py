@@ -14,16 +14,17 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from atende.access.keys import Caller, Scope
 from atende.access.standing import require_standing
 from atende.chat.conversations import bot_model, bot_models, delete_conversation, read_conversation
-from atende.chat.degraded import run_turn_or_handoff, webhook_soft_limit
+from atende.chat.degraded import run_turn_or_handoff, storage_handoff, webhook_soft_limit
 from atende.chat.idempotency import MAX_KEY_LENGTH, StoredAnswer, register_context, run_once
 from atende.chat.requests import from_completions, from_webhook
 from atende.chat.responses import atende_headers, completion_answer, sse_stream, wants_json_reply, webhook_answer
-from atende.chat.turn import run_turn
-from atende.chat.turns import TurnRequest
+from atende.chat.turn import run_turn, turn_deadline
+from atende.chat.turns import TurnRequest, TurnResult
 from atende.models.answers import ChatCompletion, ChatCompletionChunk, WebhookChatAnswer
 from atende.models.chat import ChatCompletionRequest, WebhookChatRequest
 from atende.models.webhook_inputs import conversation_id_from_path
 from atende.platform.deadline import Deadline, bounded
+from atende.platform.errors import AtendeError
 from atende.platform.observability import logger, tracer
 from atende.platform.settings import get_settings
 from atende.providers.tokens import warm
@@ -108,15 +109,25 @@ def webhook_chat(
     turn.started = arrived
     fingerprint = {"route": "webhook", "bot": bot, "body": body.model_dump(mode="json")}
 
-    def answer() -> StoredAnswer:
-        shaped = _webhook_answer(turn, bot, body)
+    def answer(result: TurnResult | None = None) -> StoredAnswer:
+        shaped = _webhook_answer(turn, bot, body, result)
         return StoredAnswer(serialize_json(shaped), content_types.APPLICATION_JSON, request_id)
 
-    return _sent(run_once(who.tenant_id, _idempotency_key(idempotency_key), fingerprint, answer))
+    def unrecorded(error: AtendeError) -> StoredAnswer | None:  # no idempotency record: the turn did not run
+        handed_off = storage_handoff(turn, error)
+        return None if handed_off is None else answer(handed_off)
+
+    with bounded(turn_deadline(turn)):  # the idempotency record's calls too
+        return _sent(
+            run_once(who.tenant_id, _idempotency_key(idempotency_key), fingerprint, answer, on_unrecorded=unrecorded)
+        )
 
 
-def _webhook_answer(turn: TurnRequest, bot: str, body: WebhookChatRequest) -> dict[str, Any]:
-    result = run_turn_or_handoff(turn)  # first: the soft limit read after it counts this turn's spend
+def _webhook_answer(
+    turn: TurnRequest, bot: str, body: WebhookChatRequest, result: TurnResult | None = None
+) -> dict[str, Any]:
+    if result is None:
+        result = run_turn_or_handoff(turn)  # first: the soft limit read after it counts this turn's spend
     soft_limit = webhook_soft_limit(turn)
     return webhook_answer(
         result,
@@ -158,7 +169,8 @@ def chat_completions(
         return StoredAnswer(serialize_json(completion), content_types.APPLICATION_JSON, request_id, headers=headers)
 
     fingerprint = {"route": "completions", "body": body.model_dump(mode="json")}
-    return _sent(run_once(who.tenant_id, _idempotency_key(idempotency_key), fingerprint, answer))
+    with bounded(turn_deadline(turn)):  # the idempotency record's calls too
+        return _sent(run_once(who.tenant_id, _idempotency_key(idempotency_key), fingerprint, answer))
 
 
 @app.get("/v1/models", tags=["chat"], responses=documented(200))

@@ -40,18 +40,27 @@ def run_turn_or_handoff(request: TurnRequest) -> TurnResult:
             raise
         return _limit_handoff(request, bot, refusal)
     except Exception as error:
-        mapped = aws.unavailable(error)
-        bot = request.loaded_bot or (cached_bot(request.tenant_id, request.bot_id) if request.bot_id else None)
-        bot = bot if mapped else None
-        if mapped is None or bot is None or not request.handoff_on_failure or not bot.handoff.on_upstream_failure:
+        handed_off = storage_handoff(request, error)
+        if handed_off is None:
             raise
-        logger.warning("storage failed the turn, handing off", extra={"error_code": mapped.code})
-        result = handoff_answer(bot, Handoff("store_unavailable", mapped.code))
-        result.request_id, result.conversation_id = request.request_id, request.conversation_id
-        result.new_messages = list(request.new_messages)
-        result.cost_micros = request.paid_micros  # a call paid before storage failed is billed: say so
-        result.billing_unresolved = request.billing_unresolved
-        return result
+        return handed_off
+
+
+def storage_handoff(request: TurnRequest, error: BaseException) -> TurnResult | None:
+    """The bot's handoff for a turn that AWS failed with "not now" (`error`), or None when that is not what
+    failed it, or the bot hands nothing off. The bot is the one the turn loaded, else the container's cached one
+    (storage is what failed); the handoff is not stored: the conversation keeps what landed."""
+    mapped = aws.unavailable(error)
+    bot = request.loaded_bot or (cached_bot(request.tenant_id, request.bot_id) if request.bot_id else None)
+    if mapped is None or bot is None or not request.handoff_on_failure or not bot.handoff.on_upstream_failure:
+        return None
+    logger.warning("storage failed the turn, handing off", extra={"error_code": mapped.code})
+    result = handoff_answer(bot, Handoff("store_unavailable", mapped.code))
+    result.request_id, result.conversation_id = request.request_id, request.conversation_id
+    result.new_messages = list(request.new_messages)
+    result.cost_micros = request.paid_micros  # a call paid before storage failed is billed: say so
+    result.billing_unresolved = request.billing_unresolved
+    return result
 
 
 def _bot_for_refusal(request: TurnRequest) -> Bot | None:

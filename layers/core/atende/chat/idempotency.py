@@ -15,12 +15,14 @@ from aws_lambda_powertools.utilities.idempotency import (
 )
 from aws_lambda_powertools.utilities.idempotency.exceptions import (
     IdempotencyAlreadyInProgressError,
+    IdempotencyPersistenceLayerError,
     IdempotencyValidationError,
 )
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from atende.platform import aws
-from atende.platform.errors import Conflict, InvalidRequest
+from atende.platform.errors import AtendeError, Conflict, InvalidRequest
+from atende.platform.observability import logger
 from atende.platform.settings import get_settings
 
 REPLAY_SECONDS = 24 * 3600
@@ -113,11 +115,20 @@ def register_context(context: LambdaContext) -> None:
 
 
 def run_once(
-    tenant_id: str, key: str | None, payload: dict[str, Any], compute: Callable[[], StoredAnswer]
+    tenant_id: str,
+    key: str | None,
+    payload: dict[str, Any],
+    compute: Callable[[], StoredAnswer],
+    *,
+    on_unrecorded: Callable[[AtendeError], StoredAnswer | None] | None = None,
 ) -> StoredAnswer:
     """`compute()` once per (tenant, key); a replay returns the first answer, marked `replayed`.
 
-    Errors are not remembered: a request that failed may be retried with the same key.
+    Errors are not remembered: a request that failed may be retried with the same key. The records' calls are
+    bounded like the turn's (call it inside the turn's deadline). When the record cannot be written ("not now"),
+    nothing runs: `on_unrecorded(error)` answers instead (a webhook's handoff), else the error is raised. When the
+    answer is computed but cannot be recorded, the answer is returned all the same (it was paid for); a retry
+    with the key is then refused as in progress until the in-progress record expires with the invocation.
     """
     if not key:
         return compute()
@@ -126,9 +137,14 @@ def run_once(
             f"Idempotency-Key must be printable and at most {MAX_KEY_LENGTH} characters.", param="Idempotency-Key"
         )
     computed: list[StoredAnswer] = []
+    failed: list[BaseException] = []
 
     def first_answer() -> dict[str, Any]:
-        computed.append(compute())
+        try:
+            computed.append(compute())
+        except BaseException as error:
+            failed.append(error)
+            raise
         return computed[0].record()
 
     try:
@@ -146,6 +162,29 @@ def run_once(
             param="Idempotency-Key",
             code="idempotency_key_reused",
         ) from error
+    except IdempotencyPersistenceLayerError as error:
+        return _unrecorded(error, computed, failed, on_unrecorded)
     if computed:  # answered now
         return computed[0]
     return replace(StoredAnswer.from_record(stored), replayed=True)
+
+
+def _unrecorded(
+    error: IdempotencyPersistenceLayerError,
+    computed: list[StoredAnswer],
+    failed: list[BaseException],
+    on_unrecorded: Callable[[AtendeError], StoredAnswer | None] | None,
+) -> StoredAnswer:
+    """What a request answers when its idempotency record could not be written, read or cleared."""
+    if computed:  # answered, but not recorded: the caller still gets what it paid for
+        logger.warning("the answer could not be recorded for its Idempotency-Key", exc_info=error)
+        return computed[0]
+    if failed:  # the turn failed and its in-progress record could not be cleared: the turn's own error counts
+        raise failed[0]
+    mapped = aws.unavailable(error.__cause__ or error)
+    if mapped is None:
+        raise error
+    answer = on_unrecorded(mapped) if on_unrecorded is not None else None
+    if answer is None:
+        raise mapped from error
+    return answer

@@ -28,12 +28,20 @@ from atende.providers import upstream
 from atende.store import stores
 from atende.store.conversations import History
 
-__all__ = ["TurnRequest", "TurnResult", "cached_bot", "run_turn", "text_of"]
+__all__ = ["TurnRequest", "TurnResult", "cached_bot", "run_turn", "text_of", "turn_deadline"]
 
 
 def cached_bot(tenant_id: str, bot_id: str) -> Bot | None:
     """The bot as this container last read it, without calling AWS (what a turn falls back on)."""
     return seen_bot(tenant_id, bot_id)
+
+
+def turn_deadline(request: TurnRequest) -> upstream.Deadline:
+    """The request's own deadline, else its bot's as this container last read it, else the default, counted
+    from the request's start: what bounds the calls a request makes around its turn (its idempotency record)."""
+    seen = cached_bot(request.tenant_id, request.bot_id) if request.bot_id else None
+    seconds = request.deadline_seconds or (seen.deadline_seconds if seen else None)
+    return upstream.Deadline(seconds or get_settings().webhook_deadline_seconds, started=request.started)
 
 
 def run_turn(request: TurnRequest) -> TurnResult:
