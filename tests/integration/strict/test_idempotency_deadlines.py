@@ -95,3 +95,16 @@ def test_an_answered_turn_whose_success_record_fails_still_gets_its_answer_once(
     assert answer.json["handoff"] is False and answer.json["reply"], "the paid answer reaches the caller"
     assert len(slow_setup.chat_requests()) == paid_before + 1
     assert _stored_user_texts(slow_setup, conversation).count("¿tienen talla M?") == 1
+
+
+def test_a_record_whose_write_landed_but_whose_answer_was_lost_is_not_taken_for_another_request(
+    slow_setup: ChatSetup, control: StrictControl
+) -> None:
+    conversation = f"c-{uuid.uuid4().hex[:8]}"
+    control.fault("PutItem", "lost", key=IDEMPOTENCY, count=1)  # botocore retries the put: the record is there
+    answer = slow_setup.chat({"message": "hola", "conversation_id": conversation}, headers=_key())
+    control.faults()
+
+    assert answer.status == 200, answer.text
+    assert answer.json["handoff"] is False and answer.json["reply"], answer.text
+    assert _stored_user_texts(slow_setup, conversation) == ["hola"]

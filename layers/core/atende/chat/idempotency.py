@@ -15,9 +15,11 @@ from aws_lambda_powertools.utilities.idempotency import (
 )
 from aws_lambda_powertools.utilities.idempotency.exceptions import (
     IdempotencyAlreadyInProgressError,
+    IdempotencyItemAlreadyExistsError,
     IdempotencyPersistenceLayerError,
     IdempotencyValidationError,
 )
+from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import STATUS_CONSTANTS, DataRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from atende.platform import aws
@@ -89,6 +91,28 @@ class TenantPartitionedPersistence(DynamoDBPersistenceLayer):
         if not separator or self.sort_key_attr is None:
             return super()._get_key(idempotency_key)
         return {self.key_attr: {"S": f"IDEMPOTENCY#{tenant}"}, self.sort_key_attr: {"S": idempotency_key}}
+
+    def _put_record(self, data_record: DataRecord) -> None:
+        """The in-progress put; one that botocore sent again after the first landed and its answer was lost finds
+        its own record (what the condition refuses), which is not another request's: the turn goes on."""
+        try:
+            super()._put_record(data_record)
+        except IdempotencyItemAlreadyExistsError as exists:
+            if not _same_attempt(exists.old_data_record, data_record):
+                raise
+
+
+def _same_attempt(found: DataRecord | None, sent: DataRecord) -> bool:
+    """Whether `found` is the very record `sent` wrote: in progress, with the same payload and the same expiries
+    (the in-progress one is this invocation's end, to the millisecond)."""
+    return (
+        found is not None
+        and found.status == STATUS_CONSTANTS["INPROGRESS"]
+        and found.in_progress_expiry_timestamp is not None
+        and found.in_progress_expiry_timestamp == sent.in_progress_expiry_timestamp
+        and found.expiry_timestamp == sent.expiry_timestamp
+        and found.payload_hash == sent.payload_hash
+    )
 
 
 @cache
