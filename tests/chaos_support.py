@@ -30,6 +30,7 @@ class Turn:
     text: str
     conversation: str | None = None
     stream: bool = False
+    idempotency_key: str | None = None  # sent once: its record's writes meet the faults too
     status: int = 0
     body: Any = None
     request_id: str = ""
@@ -40,7 +41,8 @@ class Turn:
 
     @property
     def label(self) -> str:
-        return f"{self.route}{'+conv' if self.conversation else ''}{'+stream' if self.stream else ''}"
+        keyed = "+key" if self.idempotency_key else ""
+        return f"{self.route}{'+conv' if self.conversation else ''}{'+stream' if self.stream else ''}{keyed}"
 
 
 @dataclass

@@ -11,7 +11,8 @@ hangs past the bot's deadline. Afterwards:
    was stored with a conversation, the turn record stored with its reply holds the cost billing computed, and the
    two must agree, which shows the pricing here is billing's own;
 2. every 200 answer with a conversation id is stored exactly once (its user message once, the reply right after
-   it, with the turn record), and no message of any request is stored twice;
+   it, with the turn record), and no message of any request is stored twice; a third of the turns carry an
+   `Idempotency-Key` (sent once), so its record's writes meet the faults too;
 3. before the sweep, `committed - spent` is what the reservations still held add up to; after it nothing is held
    and `committed == spent`;
 4. no webhook answer is a 5xx (a failing turn answers a handoff); OpenAI-route errors are only 429/502/503/504 in
@@ -66,6 +67,7 @@ SEED = int(os.environ.get("CHAOS_SEED") or random.randrange(1, 10**6))
 DEADLINE_SECONDS = 3
 SHARED_CONVERSATIONS = 3  # per tenant: turns on them collide
 BUDGETED_SHARE = 0.6  # of the turns, for the tenant with a budget
+KEYED_SHARE = 0.3  # of the turns, sent with an Idempotency-Key
 BUDGET_TURNS = 1.0  # the budget covers about this share of its turns
 MODEL = "gpt-4o-mini"
 SETTINGS = {"transaction_window_ms": 15, "item_wcu_per_second": 20}
@@ -85,16 +87,19 @@ def _make_turn(rng: random.Random, index: int, tenants: list[str]) -> Turn:
             turn.conversation = f"own-{index}"
     if route != "webhook":
         turn.stream = rng.random() < 0.4
+    if rng.random() < KEYED_SHARE:
+        turn.idempotency_key = f"chaos-{index}-{uuid.uuid4().hex[:8]}"
     return turn
 
 
 def _send(api: ApiClient, setup: ChatSetup, turn: Turn) -> None:
     started = time.monotonic()
+    headers = {"Idempotency-Key": turn.idempotency_key} if turn.idempotency_key else None
     if turn.route == "webhook":
         body: dict[str, Any] = {"message": turn.text}
         if turn.conversation:
             body["conversation_id"] = turn.conversation
-        answer = api.call("POST", "/v1/bots/shop/chat", key=setup.key, json_body=body)
+        answer = api.call("POST", "/v1/bots/shop/chat", key=setup.key, json_body=body, headers=headers)
     else:
         model = "bot:shop" if turn.route == "bot" else MODEL
         body = {"model": model, "messages": [{"role": "user", "content": turn.text}]}
@@ -102,7 +107,7 @@ def _send(api: ApiClient, setup: ChatSetup, turn: Turn) -> None:
             body["conversation_id"] = turn.conversation
         if turn.stream:
             body |= {"stream": True, "stream_options": {"include_usage": True}}
-        answer = api.call("POST", "/v1/chat/completions", key=setup.key, json_body=body)
+        answer = api.call("POST", "/v1/chat/completions", key=setup.key, json_body=body, headers=headers)
     turn.seconds = time.monotonic() - started
     turn.status, turn.request_id = answer.status, answer.headers.get("x-amzn-RequestId", "")
     if answer.status != 200:
